@@ -1,0 +1,67 @@
+"""RAVDESS: the Ryerson Audio-Visual Database of Emotional Speech and Song.
+
+Layout (Audio_Speech_Actors_01-24.zip, and the song zip, unpacked)::
+
+    Actor_01/03-01-05-01-02-01-01.wav
+    ...
+    Actor_24/...
+
+Each name is seven two-digit fields: modality (03 = audio only), vocal channel
+(01 speech, 02 song), emotion, intensity (01 normal, 02 strong), statement,
+repetition, actor (odd = male). Some files are stereo.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..emotions import LabelPolicy
+from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
+
+NAME = "ravdess"
+EXPECTED = "a folder with Actor_01 ... Actor_24 subfolders (Audio_Speech_Actors_01-24.zip unpacked)"
+
+EMOTION_CODES = {
+    "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
+    "05": "anger", "06": "fear", "07": "disgust", "08": "surprise",
+}
+STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+INTENSITIES = {"01": "normal", "02": "strong"}
+_NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$")
+
+
+def locate(path: Path | str) -> Path:
+    return find_root(path, NAME, lambda p: has_subdirs(p, "Actor_"), EXPECTED)
+
+
+def parse(root: Path, policy: LabelPolicy) -> Parsed:
+    return Parsed([_parse_file(path, policy) for path in list_wavs(root)])
+
+
+def _parse_file(path: Path, policy: LabelPolicy) -> Candidate:
+    match = _NAME.match(path.stem)
+    if not match or match[3] not in EMOTION_CODES:
+        return Candidate(path, reject="name_not_understood",
+                         detail="expected 03-CC-EE-II-SS-RR-NN.wav with emotion EE in 01..08")
+    modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
+    acted = EMOTION_CODES[emotion]
+    if acted == "calm" and policy.ravdess_calm_as_neutral:
+        acted = "neutral"
+    clip = Candidate(
+        path,
+        sample_id=f"{NAME}/{path.stem}",
+        speaker=f"{NAME}:{actor}",
+        gender="male" if int(actor) % 2 else "female",
+        acted=acted,
+        fields={
+            "vocal_channel": "song" if channel == "02" else "speech",
+            "intensity": INTENSITIES.get(intensity, intensity),
+            "statement": STATEMENTS.get(statement, statement),
+            "repetition": int(repetition),
+        },
+    )
+    if modality != "03":
+        clip.reject, clip.detail = "name_not_understood", f"modality {modality} is not audio-only (03)"
+    elif channel == "02" and not policy.ravdess_song:
+        clip.reject, clip.detail = "not_speech", "vocal channel 02 is song (option ravdess_song keeps it)"
+    return clip

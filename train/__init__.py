@@ -1,0 +1,1 @@
+"""Train the paper's CNN on rendered shards: ``python -m train`` (reads aggregate's outputs, never the reverse)."""
