@@ -1,0 +1,30 @@
+"""Shared fixtures: the demo corpora (always) and the real samples in ../shared/data (when present)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real corpus samples not found at {SHARED_DATA} (they live beside the project, not in it)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The synthetic demo corpora, written once per test session."""
+    from aggregate.synth import write_demo_corpora
+
+    return write_demo_corpora(tmp_path_factory.mktemp("demo"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def demo_manifest(demo):
+    from aggregate.manifest import build_manifest
+
+    return build_manifest(demo.roots, progress=False)

@@ -1,0 +1,127 @@
+"""Bad input gives one clear message and leaves nothing half-written."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from aggregate.errors import InputError
+from aggregate.manifest import build_manifest, read_manifest, write_manifest
+
+from helpers import write_wav
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aggregate", *args], cwd=cwd, capture_output=True,
+                          text=True, env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
+
+
+def test_missing_root_names_it_and_says_what_was_expected(tmp_path):
+    with pytest.raises(InputError, match=r"does not exist.*Actor_01"):
+        build_manifest({"ravdess": tmp_path / "nowhere"}, progress=False)
+
+
+@pytest.mark.parametrize("corpus, hint", [("ravdess", "Actor_01"), ("tess", "OAF_"),
+                                           ("crema-d", "AudioWAV"), ("iemocap", "Session1")])
+def test_empty_folder_is_not_taken_for_a_corpus(tmp_path, corpus, hint):
+    with pytest.raises(InputError, match=f"does not look like {corpus}.*{hint}"):
+        build_manifest({corpus: tmp_path}, progress=False)
+
+
+def test_corpus_folder_without_audio(tmp_path):
+    (tmp_path / "Actor_01").mkdir()
+    with pytest.raises(InputError, match="no .wav file"):
+        build_manifest({"ravdess": tmp_path}, progress=False)
+
+
+def test_unreadable_files_are_rejected_with_a_reason(tmp_path):
+    actor = tmp_path / "Actor_01"
+    write_wav(actor / "03-01-05-01-01-01-01.wav", rate=48000)
+    (actor / "03-01-05-01-01-02-01.wav").write_bytes(b"RIFF\x00\x00garbage" * 10)
+    lfs = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 123456\n"
+    (actor / "03-01-05-01-02-01-01.wav").write_text(lfs)
+    (actor / "03-01-05-01-02-02-01.wav").write_bytes(b"")
+    (actor / "notes.wav").write_bytes(b"")
+    write_wav(actor / "readme.wav")
+    manifest = build_manifest({"ravdess": tmp_path}, progress=False)
+    assert list(manifest.clips["path"]) == ["Actor_01/03-01-05-01-01-01-01.wav"]
+    rejects = manifest.rejects.set_index("path")
+    assert rejects.loc["Actor_01/03-01-05-01-01-02-01.wav", "reason"] == "unreadable"
+    assert rejects.loc["Actor_01/03-01-05-01-02-01-01.wav", "reason"] == "unreadable"
+    assert "git lfs pull" in rejects.loc["Actor_01/03-01-05-01-02-01-01.wav", "detail"]
+    assert rejects.loc["Actor_01/03-01-05-01-02-02-01.wav", "reason"] == "empty"
+    assert rejects.loc["Actor_01/notes.wav", "reason"] == "empty"  # an audio defect outranks the name
+    assert rejects.loc["Actor_01/readme.wav", "reason"] == "name_not_understood"
+
+
+def _crema_root(tmp_path: Path, votes_header: str) -> Path:
+    root = tmp_path / "CREMA-D"
+    write_wav(root / "AudioWAV" / "1001_IEO_NEU_XX.wav")
+    (root / "processedResults").mkdir()
+    (root / "processedResults" / "tabulatedVotes.csv").write_text(votes_header + "\n")
+    (root / "VideoDemographics.csv").write_text('"ActorID","Age","Sex","Race","Ethnicity"\n1001,51,"Male","x","y"\n')
+    return root
+
+
+def test_votes_file_missing_its_columns(tmp_path):
+    root = _crema_root(tmp_path, '"","A","D","F","N","S","fileName"')
+    with pytest.raises(InputError, match=r"tabulatedVotes.csv lacks the columns H, numResponses"):
+        build_manifest({"crema-d": root}, progress=False)
+
+
+def test_votes_file_missing(tmp_path):
+    root = _crema_root(tmp_path, "")
+    (root / "processedResults" / "tabulatedVotes.csv").unlink()
+    with pytest.raises(InputError, match=r"tabulatedVotes.csv is missing"):
+        build_manifest({"crema-d": root}, progress=False)
+
+
+def test_cli_prints_one_line_and_writes_nothing(tmp_path):
+    output = tmp_path / "out" / "m.parquet"
+    result = run_cli("manifest", "--ravdess", str(tmp_path / "nowhere"), "-o", str(output), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ravdess:") and result.stderr.count("\n") == 1
+    assert not output.exists()
+
+    result = run_cli("manifest", "-o", str(output), cwd=tmp_path)
+    assert result.returncode == 2 and "no corpus given" in result.stderr
+
+
+def test_cli_help_explains_every_option(tmp_path):
+    result = run_cli("manifest", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for option in ["--ravdess", "--tess", "--crema-d", "--iemocap", "--min-votes", "--max-labels",
+                   "--iemocap-self-evaluations", "--ravdess-calm-as-neutral"]:
+        assert option in result.stdout
+
+
+def test_a_failed_write_leaves_the_old_manifest_whole(tmp_path, monkeypatch):
+    write_wav(tmp_path / "Actor_01" / "03-01-05-01-01-01-01.wav", rate=48000)
+    manifest = build_manifest({"ravdess": tmp_path}, progress=False)
+    output = tmp_path / "manifests" / "m.parquet"
+    write_manifest(manifest, output)
+    before = output.read_bytes()
+
+    def crash(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pq, "write_table", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_manifest(manifest, output)
+    assert output.read_bytes() == before
+    assert sorted(p.name for p in output.parent.iterdir()) == ["m.parquet", "m.rejects.csv"]
+
+
+def test_reading_something_that_is_not_a_manifest(tmp_path):
+    with pytest.raises(InputError, match="no manifest at"):
+        read_manifest(tmp_path / "missing.parquet")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    with pytest.raises(InputError, match="not a readable Parquet manifest"):
+        read_manifest(tmp_path / "bad.parquet")
