@@ -221,12 +221,19 @@ def _atomic_write(path: Path, write) -> None:
     # A crash or Ctrl-C leaves the old file or none, never half a file: write beside, then rename.
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a shared manifest must stay readable
     try:
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read_manifest(path: Path | str) -> Manifest:

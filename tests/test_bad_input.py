@@ -1,6 +1,7 @@
 """Bad input gives one clear message and leaves nothing half-written."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,7 +106,12 @@ def test_a_failed_write_leaves_the_old_manifest_whole(tmp_path, monkeypatch):
     write_wav(tmp_path / "Actor_01" / "03-01-05-01-01-01-01.wav", rate=48000)
     manifest = build_manifest({"ravdess": tmp_path}, progress=False)
     output = tmp_path / "manifests" / "m.parquet"
-    write_manifest(manifest, output)
+    old_mask = os.umask(0o022)
+    try:
+        write_manifest(manifest, output)
+    finally:
+        os.umask(old_mask)
+    assert output.stat().st_mode & 0o777 == 0o644  # readable by the collaborators it is shared with
     before = output.read_bytes()
 
     def crash(table, where, **kwargs):
