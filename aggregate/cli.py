@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     print(f"writing the demo corpora to {args.dir}/ ...")
     demo = write_demo_corpora(args.dir, seed=args.seed)
-    flags = " ".join(f"--{name} {root}" for name, root in demo.roots.items())
+    flags = " ".join(f"--{name} {shlex.quote(str(root))}" for name, root in demo.roots.items())
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True)
     return 0

@@ -96,10 +96,17 @@ def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy = LabelPoli
 
 
 def _probe_all(paths: list[Path], corpus: str, progress: bool) -> list:
-    # Header reads wait on the disk, not the CPU: a few threads hide the latency of cold or network storage.
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(tqdm(pool.map(probe, paths), total=len(paths), desc=f"{corpus}: reading headers",
-                         unit="file", disable=not progress, leave=False))
+    # Header reads wait on the disk on a cold or network drive: two threads overlap that wait,
+    # more only fight over the GIL (measured: 2 threads of 256-file batches beat 1, 4 and 8).
+    batches = [paths[i:i + 256] for i in range(0, len(paths), 256)]
+    results = []
+    with ThreadPoolExecutor(max_workers=2) as pool, \
+            tqdm(total=len(paths), desc=f"{corpus}: reading headers", unit="file",
+                 disable=None if progress else True, leave=False) as bar:  # None: off when not a terminal
+        for batch in pool.map(lambda batch: [probe(p) for p in batch], batches):
+            results.extend(batch)
+            bar.update(len(batch))
+    return results
 
 
 def _judge(candidate: Candidate, info, audio_reason, audio_detail, policy: LabelPolicy):
