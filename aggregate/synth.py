@@ -61,7 +61,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from aggregate.emotions import EMOTIONS
+from .emotions import EMOTIONS
+from .errors import InputError
 
 # ---------------------------------------------------------------------------
 # Voice parameters per emotion, relative to the speaker's own voice.
@@ -975,7 +976,7 @@ def _prepare(out: Path) -> None:
             if top.exists():
                 shutil.rmtree(top)
     elif any(top.exists() and any(top.iterdir()) for top in tops):
-        raise FileExistsError(f"{out} already holds corpus folders not written by aggregate.synth")
+        raise InputError(f"{out} already holds corpus folders not written by the demo; choose another --dir")
     out.mkdir(parents=True, exist_ok=True)
     (out / _MARKER).write_text("demo corpora written by aggregate.synth\n")
 
