@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 from .corpora import CORPORA
 from .emotions import LabelPolicy
 from .errors import InputError
+from .render import DEFAULT_SHARD_SIZE
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
@@ -49,6 +52,39 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     build.set_defaults(run=_run_manifest)
 
+    render = commands.add_parser(
+        "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
+        description="Render every clip of MANIFEST into log-mel spectrograms (the paper's recipe) in sharded "
+                    "HDF5 files, with an index and a copy of the manifest: one folder is everything a "
+                    "collaborator needs. Running the same command again resumes an interrupted run.")
+    render.add_argument("manifest", type=Path, help="a manifest written by `python -m aggregate manifest`")
+    render.add_argument("-o", "--output", type=Path, required=True, help="the shards folder (new, or one to resume)")
+    render.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: all cores, here %(default)s)")
+    render.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
+                        help="clips per shard file (default: %(default)s, about 35 MB)")
+    render.add_argument("--root", action="append", default=[], metavar="CORPUS=DIR",
+                        help="where a corpus lives on this machine, if not where the manifest was built "
+                             "(repeatable)")
+    render.add_argument("--feature", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one field of the feature config, e.g. duration_s=3 (repeatable; "
+                             "see docs/shards.md for the fields)")
+    render.add_argument("--backend", choices=["loky", "dask"], default="loky",
+                        help="loky: a local process pool (default); dask: the workers of a Dask cluster, "
+                             "which must all see the corpus and output folders")
+    render.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    render.set_defaults(run=_run_render)
+
+    verify = commands.add_parser(
+        "verify", help="check a shards folder: checksums, shapes, values, ids, coverage of the manifest",
+        description="Check every shard against the index (size, SHA-256), shapes and dtype, finite values in "
+                    "[-1, 1], one feature config, no duplicate ids, and that every manifest row is in a "
+                    "shard or listed as failed. Exits 1 and names each problem if anything is wrong.")
+    verify.add_argument("shards", type=Path, help="the shards folder")
+    verify.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    verify.set_defaults(run=_run_verify)
+
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
         description="Write small synthetic corpora in the four native layouts (defects included) "
@@ -57,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="where the demo corpora go (default: demo/)")
     demo.add_argument("-o", "--output", type=Path, default=Path("manifests", "demo.parquet"),
                       help="the demo manifest (default: manifests/demo.parquet)")
+    demo.add_argument("--shards", type=Path, default=Path("demo", "shards"),
+                      help="the demo shards folder (default: demo/shards)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora (default: 0)")
     demo.set_defaults(run=_run_demo)
     return parser
@@ -121,4 +159,85 @@ def _run_demo(args: argparse.Namespace) -> int:
     flags = " ".join(f"--{name} {shlex.quote(str(root))}" for name, root in demo.roots.items())
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True)
+
+    from .features import FeatureConfig
+
+    jobs = os.cpu_count() or 1
+    print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
+    if args.shards.exists():  # the demo corpora were just rewritten: start the shards afresh
+        shutil.rmtree(args.shards)
+    status = _render_and_verify(args.output, args.shards, FeatureConfig(), jobs, 64, {}, "loky", None, True)
+    print(f"\n$ python -m aggregate verify {args.shards}")
+    verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False))
+    return status or verify_status
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InputError(f"{option} {value!r}: expected NAME=VALUE")
+        pairs[key.strip()] = rest.strip()
+    return pairs
+
+
+def _feature_config(changes: dict[str, str]):
+    from .features import FeatureConfig
+
+    data = FeatureConfig().to_dict()
+    for key, value in changes.items():
+        if key not in data:
+            raise InputError(f"--feature {key}: no such field; the fields are {', '.join(data)}")
+        default = data[key]
+        if isinstance(default, bool):
+            data[key] = value.lower() in ("1", "true", "yes", "on")
+        elif isinstance(default, list):
+            data[key] = [v for v in value.split(",") if v]
+        else:
+            try:
+                data[key] = type(default)(value)
+            except ValueError:
+                raise InputError(f"--feature {key}={value}: expected a {type(default).__name__}") from None
+    try:
+        return FeatureConfig.from_dict(data)
+    except ValueError as err:
+        raise InputError(f"--feature: {err}") from None
+
+
+def _render_and_verify(manifest: Path, output: Path, config, jobs: int, shard_size: int, roots: dict,
+                       backend: str, scheduler: str | None, progress: bool) -> int:
+    from .render import render_shards
+
+    result = render_shards(manifest, output, config, jobs=jobs, shard_size=shard_size, roots=roots,
+                           backend=backend, scheduler=scheduler, progress=progress)
+    print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
+          f"({result.rendered} rendered now, {result.skipped} already complete)")
+    if result.failed:
+        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}):")
+        for item in result.failed[:10]:
+            print(f"  {item['sample_id']}: {item['reason']}")
+        if len(result.failed) > 10:
+            print(f"  ... and {len(result.failed) - 10} more")
+        return 1
+    return 0
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    return _render_and_verify(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
+                              args.jobs, args.shard_size, _pairs(args.root, "--root"), args.backend,
+                              args.scheduler, progress=not args.quiet)
+
+
+def _run_verify(args: argparse.Namespace) -> int:
+    from .shards import verify_shards
+
+    report = verify_shards(args.shards, progress=not args.quiet)
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    if report.problems:
+        print(f"{args.shards}: {len(report.problems)} problem(s) found")
+        return 1
+    print(f"{args.shards}: OK: {report.samples} samples in {report.shards} shards, "
+          f"{report.failed} clips listed as failed at render time")
     return 0

@@ -10,8 +10,6 @@ them back. The columns are documented in docs/manifest.md.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from .corpora import CORPORA
 from .corpora.base import REASONS, Candidate
 from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
 from .errors import InputError
+from .files import atomic_write
 
 METADATA_KEY = b"aggregate"
 
@@ -214,33 +213,13 @@ def rejects_path(manifest_path: Path | str) -> Path:
 def write_manifest(manifest: Manifest, path: Path | str) -> Path:
     """Write the Parquet manifest and its rejects CSV; each appears whole or not at all."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(manifest.clips, preserve_index=False)
     metadata = dict(table.schema.metadata or {})
     metadata[METADATA_KEY] = json.dumps(manifest.meta, sort_keys=True).encode()
     table = table.replace_schema_metadata(metadata)
-    _atomic_write(rejects_path(path), lambda tmp: manifest.rejects.to_csv(tmp, index=False))
-    _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    atomic_write(rejects_path(path), lambda tmp: manifest.rejects.to_csv(tmp, index=False))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
     return path
-
-
-def _atomic_write(path: Path, write) -> None:
-    # A crash or Ctrl-C leaves the old file or none, never half a file: write beside, then rename.
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a shared manifest must stay readable
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_manifest(path: Path | str) -> Manifest:
