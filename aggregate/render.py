@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from .audio import DecodeError, load_clip
@@ -202,12 +203,15 @@ def render_shard(task: ShardTask, config: FeatureConfig) -> tuple[Path, int]:
     """Render and write one shard (runs in a worker). Clips that fail are recorded, not raised."""
     keep_freed_memory()
     features, kept, failed = [], [], []
-    for row, (sample_id, path, corpus, _) in enumerate(task.clips):
-        try:
-            features.append(render_clip(path, corpus, config))
-            kept.append(row)
-        except DecodeError as err:
-            failed.append({"sample_id": sample_id, "path": path, "reason": str(err)})
+    # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
+    # matrix product sums in another order, which would make shards depend on the machine.
+    with threadpool_limits(limits=1):
+        for row, (sample_id, path, corpus, _) in enumerate(task.clips):
+            try:
+                features.append(render_clip(path, corpus, config))
+                kept.append(row)
+            except DecodeError as err:
+                failed.append({"sample_id": sample_id, "path": path, "reason": str(err)})
     content = ShardContent(
         features=np.stack(features) if features else np.zeros((0, *config.shape), np.float32),
         labels=task.labels[kept], vote_fractions=task.vote_fractions[kept],

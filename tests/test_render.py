@@ -1,0 +1,179 @@
+"""Rendering shards: contents, resuming after a crash, failures, verify, other roots, Dask."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from aggregate.emotions import EMOTIONS
+from aggregate.errors import InputError
+from aggregate.features import FeatureConfig
+from aggregate.manifest import Manifest, write_manifest
+from aggregate.render import render_shards
+from aggregate.shards import read_index, verify_shards
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_manifest(demo_manifest, tmp_path_factory) -> Path:
+    """Every fifth demo clip (40 clips, all four corpora): enough for several shards, quick to render."""
+    clips = demo_manifest.clips.iloc[:200:5].reset_index(drop=True)
+    path = tmp_path_factory.mktemp("manifest") / "small.parquet"
+    return write_manifest(Manifest(clips, demo_manifest.rejects, demo_manifest.meta), path)
+
+
+@pytest.fixture(scope="module")
+def reference(small_manifest, tmp_path_factory) -> Path:
+    """An uninterrupted render with the local pool."""
+    out = tmp_path_factory.mktemp("reference") / "shards"
+    render_shards(small_manifest, out, jobs=2, shard_size=8, progress=False)
+    return out
+
+
+def _index_without_paths(folder: Path) -> dict:
+    index = read_index(folder)
+    for item in index["failed"]:
+        item.pop("path", None)
+    return index
+
+
+def test_shards_hold_what_the_manifest_says(reference, small_manifest, demo_manifest):
+    index = read_index(reference)
+    clips = demo_manifest.clips.set_index("sample_id")
+    assert len(index["shards"]) == 5 and len(index["samples"]) == 40 and not index["failed"]
+    assert index["feature_config_hash"] == FeatureConfig().hash()
+    for shard in index["shards"]:
+        with h5py.File(reference / shard["name"], "r") as f:  # plain h5py, no plugin
+            assert f["features"].shape == (shard["samples"], 200, 278)
+            assert f["features"].dtype == np.float16
+            assert f.attrs["feature_config_hash"] == FeatureConfig().hash()
+            assert json.loads(f.attrs["emotions"]) == list(EMOTIONS)
+            assert FeatureConfig.from_dict(json.loads(f.attrs["feature_config"])) == FeatureConfig()
+            ids = list(f["sample_id"].asstr()[:])
+            rows = clips.loc[ids]
+            assert (f["labels"][:] == rows[[f"label_{e}" for e in EMOTIONS]].to_numpy()).all()
+            assert list(f["speaker"].asstr()[:]) == list(rows["speaker"])
+            assert list(f["corpus"].asstr()[:]) == list(rows["corpus"])
+            fractions = f["vote_fractions"][:]
+            for row, (sample_id, clip) in enumerate(rows.iterrows()):
+                assert index["samples"][sample_id] == [shard["name"], row]
+                if clip["corpus"] in ("iemocap", "crema-d"):
+                    votes = np.array([0 if pd.isna(clip[f"votes_{e}"]) else clip[f"votes_{e}"] for e in EMOTIONS])
+                    assert np.allclose(fractions[row], votes / clip["n_raters"])
+                else:
+                    assert (fractions[row] == f["labels"][row]).all()
+            features = f["features"][:].astype(np.float32)
+            assert np.isfinite(features).all() and features.min() >= -1 and features.max() <= 1
+    assert (reference / "manifest.parquet").is_file()
+    assert verify_shards(reference, progress=False).problems == []
+
+
+def test_a_killed_run_resumes_to_the_same_result(reference, small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    command = [sys.executable, "-m", "aggregate", "render", str(small_manifest), "-o", str(out),
+               "--jobs", "1", "--shard-size", "8", "-q"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    deadline = time.time() + 120
+    while not (out / "shard-00001.h5").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (out / "index.json").exists(), "the run finished before it could be killed"
+    # a shard left half-written by a crash under its final name must not be trusted either
+    (out / "shard-00000.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+
+    result = render_shards(small_manifest, out, jobs=2, shard_size=8, progress=False)
+    assert result.rendered >= 3 and result.skipped >= 1
+    assert _index_without_paths(out) == _index_without_paths(reference)
+    assert not list(out.glob(".*.tmp"))
+    again = render_shards(small_manifest, out, jobs=2, shard_size=8, progress=False)
+    assert again.rendered == 0 and again.skipped == 5
+
+
+def test_another_feature_config_is_refused(reference, small_manifest):
+    before = sorted(p.name for p in reference.iterdir())
+    other = replace(FeatureConfig(), n_mels=128)
+    with pytest.raises(InputError, match="another feature config.*n_mels"):
+        render_shards(small_manifest, reference, other, shard_size=8, progress=False)
+    with pytest.raises(InputError, match="--shard-size 8"):
+        render_shards(small_manifest, reference, shard_size=16, progress=False)
+    assert sorted(p.name for p in reference.iterdir()) == before
+
+
+def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
+    from aggregate.manifest import build_manifest
+    from helpers import write_wav
+
+    actor = tmp_path / "corpus" / "Actor_01"
+    for take in range(1, 4):
+        write_wav(actor / f"03-01-05-01-01-0{take}-01.wav", rate=48000)
+    manifest = write_manifest(build_manifest({"ravdess": tmp_path / "corpus"}, progress=False),
+                              tmp_path / "m.parquet")
+    (actor / "03-01-05-01-01-02-01.wav").write_bytes(b"RIFF broken after the manifest was built")
+    out = tmp_path / "shards"
+    result = subprocess.run([sys.executable, "-m", "aggregate", "render", str(manifest), "-o", str(out),
+                             "--jobs", "1", "-q"], cwd=tmp_path, capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    assert result.returncode == 1, result.stderr
+    assert "1 clips failed" in result.stdout and "ravdess/03-01-05-01-01-02-01" in result.stdout
+    index = read_index(out)
+    assert [f["sample_id"] for f in index["failed"]] == ["ravdess/03-01-05-01-01-02-01"]
+    assert sorted(index["samples"]) == ["ravdess/03-01-05-01-01-01-01", "ravdess/03-01-05-01-01-03-01"]
+    assert verify_shards(out, progress=False).problems == []
+
+
+def test_verify_names_what_is_wrong(reference, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(reference, broken)
+    shard = broken / "shard-00001.h5"
+    data = bytearray(shard.read_bytes())
+    data[-100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    (broken / "shard-00003.h5").unlink()
+    problems = verify_shards(broken, progress=False).problems
+    assert any("shard-00001.h5: checksum differs" in p for p in problems)
+    assert any("shard-00003.h5: listed in the index but missing" in p for p in problems)
+    assert any("manifest rows are in no shard" in p for p in problems)
+    result = subprocess.run([sys.executable, "-m", "aggregate", "verify", str(broken), "-q"],
+                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    assert result.returncode == 1 and "problem: shard-00003.h5" in result.stdout
+
+
+def test_a_collaborator_points_at_their_own_copy(small_manifest, demo, tmp_path):
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(demo.roots["tess"], moved)
+    meta_root = Path(json.loads(__import__("pyarrow.parquet", fromlist=["x"]).read_schema(small_manifest)
+                                .metadata[b"aggregate"])["roots"]["tess"])
+    assert meta_root == demo.roots["tess"].resolve()
+    gone = tmp_path / "gone.parquet"
+    from aggregate.manifest import read_manifest
+    manifest = read_manifest(small_manifest)
+    manifest.meta["roots"]["tess"] = str(tmp_path / "not-here")
+    write_manifest(manifest, gone)
+    with pytest.raises(InputError, match=r"tess: the corpus folder .*not-here.* --root tess=DIR"):
+        render_shards(gone, tmp_path / "a", shard_size=8, progress=False)
+    result = render_shards(gone, tmp_path / "b", shard_size=8, roots={"tess": str(moved)}, progress=False)
+    assert not result.failed and result.samples == len(manifest.clips)
+
+
+def test_dask_cluster_gives_the_same_shards(reference, small_manifest, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", processes=True,
+                                  dashboard_address=None) as cluster:
+        out = tmp_path / "dask"
+        result = render_shards(small_manifest, out, shard_size=8, backend="dask", scheduler=cluster.scheduler_address,
+                               progress=False)
+    assert result.rendered == 5
+    assert _index_without_paths(out) == _index_without_paths(reference)
