@@ -74,6 +74,9 @@ class FeatureConfig:
     scale_max: float = 1.0
     # -- how shards store the result
     dtype: str = "float16"
+    # lzf ships inside h5py, so a collaborator's plain h5py opens the shards with no plugin;
+    # "none" trades 2-3x the disk for ~10x faster random reads (h5py's lzf decoder is the cost)
+    compression: str = "lzf"
 
     def __post_init__(self) -> None:
         # Coerce to the defaults' types so that FeatureConfig(fmin=20) and the default hash alike.
@@ -90,6 +93,8 @@ class FeatureConfig:
             raise ValueError(f"duration_s={self.duration_s} is shorter than one STFT window (n_fft={self.n_fft})")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
             raise ValueError(f"need 0 <= fmin < fmax <= sample_rate / 2, got fmin={self.fmin}, fmax={self.fmax}")
+        if self.compression not in ("lzf", "gzip", "none"):
+            raise ValueError(f"compression must be lzf, gzip or none, got {self.compression!r}")
         if not self.scale_min < self.scale_max:
             raise ValueError("scale_min must be below scale_max")
 

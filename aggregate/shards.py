@@ -30,8 +30,6 @@ FORMAT = "aggregate-shards/1"
 INDEX_FILE = "index.json"
 PLAN_FILE = "plan.json"
 MANIFEST_FILE = "manifest.parquet"
-# lzf ships inside h5py: a collaborator's plain h5py opens the shards, no filter plugin needed.
-COMPRESSION = "lzf"
 
 
 def shard_name(number: int) -> str:
@@ -58,7 +56,7 @@ def write_shard(path: Path, content: ShardContent, config: FeatureConfig, failed
 def _write_hdf5(tmp: str, content: ShardContent, config: FeatureConfig, failed: list[dict]) -> None:
     strings = h5py.string_dtype()
     with h5py.File(tmp, "w") as f:
-        f.create_dataset("features", data=content.features.astype(config.dtype), compression=COMPRESSION,
+        f.create_dataset("features", data=content.features.astype(config.dtype), compression=None if config.compression == "none" else config.compression,
                          chunks=(1, *config.shape))  # one chunk per sample: random reads touch one chunk
         f.create_dataset("labels", data=content.labels.astype(np.uint8).reshape(-1, len(EMOTIONS)))
         f.create_dataset("vote_fractions",

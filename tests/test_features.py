@@ -80,6 +80,8 @@ def test_hash_changes_with_every_field():
             changed = not value
         elif isinstance(value, (int, float)):
             changed = value * 1.5 + 1
+        elif field.name == "compression":  # a checked choice
+            changed = "gzip"
         elif isinstance(value, str):
             changed = value + "x"
         else:

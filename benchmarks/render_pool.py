@@ -1,0 +1,94 @@
+"""The render command end to end: naive chain vs `render` with 1 and 2 workers, shard size, reads.
+
+On the demo corpora written at a larger size (a four-corpus mix, real layouts),
+this prints, in one run:
+  (a) the seed code's chain (librosa.load, noisereduce defaults, melspectrogram,
+      power_to_db, min-max), one process, clips/s;
+  (b) `render_shards` with --jobs 1 and --jobs 2 (decode, features, HDF5 writing),
+      clips/s, the ratios b1/a and b2/b1, and max |a - b| before float16 storage;
+  (c) the float16 + lzf shard bytes per clip;
+  (d) random single-sample reads from the shards per second (one process, h5py).
+Figures are printed, not asserted. Targets: b1/a >= 3, b2/b1 >= 1.7, <= 75 KB/clip,
+>= 5,000 reads/s.
+
+    python benchmarks/render_pool.py [--clips-scale 3]
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # the naive chain gets one thread, like a pool worker
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from render_speed import naive  # noqa: E402  the seed code's chain, written once
+
+from aggregate.features import FeatureConfig  # noqa: E402
+from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
+from aggregate.render import render_clip, render_shards  # noqa: E402
+from aggregate.shards import read_index  # noqa: E402
+from aggregate.synth import write_demo_corpora  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips-scale", type=float, default=3.0, help="demo size factor (default 3: ~600 clips)")
+    parser.add_argument("--reads", type=int, default=5000, help="random reads to time (default 5000)")
+    args = parser.parse_args()
+    config = FeatureConfig()
+    with tempfile.TemporaryDirectory(prefix="render_pool_") as tmp:
+        tmp = Path(tmp)
+        demo = write_demo_corpora(tmp / "corpora", clips_scale=args.clips_scale)
+        manifest = build_manifest(demo.roots, progress=False)
+        manifest_path = write_manifest(manifest, tmp / "manifest.parquet")
+        clips = [(str(Path(manifest.meta["roots"][c]) / p), c) for c, p in zip(manifest.clips.corpus, manifest.clips.path)]
+        noisy = sum(c in config.noisy_corpora for _, c in clips)
+        print(f"{len(clips)} clips, {noisy} of them noisy (IEMOCAP, CREMA-D), {os.cpu_count()} cores")
+
+        start = time.perf_counter()
+        reference = [naive(path, corpus in config.noisy_corpora) for path, corpus in clips]
+        naive_rate = len(clips) / (time.perf_counter() - start)
+        print(f"(a) naive chain, one process:   {naive_rate:7.1f} clips/s")
+
+        rates = {}
+        # --jobs 2 twice: the first pays for starting the worker processes (about 2 s here, which a
+        # corpus of 20,000 clips does not notice), the second reuses them as joblib keeps its pool.
+        for label, jobs in [("1", 1), ("2 cold", 2), ("2 warm", 2)]:
+            start = time.perf_counter()
+            render_shards(manifest_path, tmp / f"shards-{label}", config, jobs=jobs, shard_size=64, progress=False)
+            rates[label] = len(clips) / (time.perf_counter() - start)
+            print(f"(b) render --jobs {label + ':':8}        {rates[label]:7.1f} clips/s")
+        diff = max(float(np.abs(render_clip(p, c, config) - ref).max()) for (p, c), ref in zip(clips[:60], reference))
+        print(f"    render --jobs 1 / naive: {rates['1'] / naive_rate:.2f}x;  --jobs 2 / --jobs 1: "
+              f"{rates['2 cold'] / rates['1']:.2f}x cold, {rates['2 warm'] / rates['1']:.2f}x warm;  "
+              f"max |naive - render| (first 60 clips, float32): {diff:.1e}")
+
+        folder = tmp / "shards-1"
+        index = read_index(folder)
+        size = sum(s["bytes"] for s in index["shards"]) / len(index["samples"])
+        print(f"(c) shard bytes per clip (float16 + lzf, with labels and ids): {size / 1000:.1f} KB")
+
+        handles = {s["name"]: h5py.File(folder / s["name"], "r") for s in index["shards"]}
+        places = list(index["samples"].values())
+        rng = np.random.default_rng(0)
+        picks = [places[i] for i in rng.integers(0, len(places), args.reads)]
+        start = time.perf_counter()
+        for name, row in picks:
+            handles[name]["features"][row]
+        reads = args.reads / (time.perf_counter() - start)
+        print(f"(d) random single-sample reads, one process: {reads:,.0f} samples/s")
+        for handle in handles.values():
+            handle.close()
+
+
+if __name__ == "__main__":
+    main()
