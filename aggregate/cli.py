@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; nothing half-written was left behind", file=sys.stderr)
+        print("interrupted: nothing half-written is kept or used; run the same command again to resume",
+              file=sys.stderr)
         return 130
 
 
