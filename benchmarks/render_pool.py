@@ -21,7 +21,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # the naive chain gets one thread, like a pool worker
 
 import argparse  # noqa: E402
-import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -29,10 +28,7 @@ from pathlib import Path  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from render_speed import naive  # noqa: E402  the seed code's chain, written once
-
-from aggregate.features import FeatureConfig  # noqa: E402
+from aggregate.features import FeatureConfig, seed_chain  # noqa: E402
 from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
 from aggregate.render import render_clip, render_shards  # noqa: E402
 from aggregate.shards import read_index  # noqa: E402
@@ -55,7 +51,7 @@ def main() -> None:
         print(f"{len(clips)} clips, {noisy} of them noisy (IEMOCAP, CREMA-D), {os.cpu_count()} cores")
 
         start = time.perf_counter()
-        reference = [naive(path, corpus in config.noisy_corpora) for path, corpus in clips]
+        reference = [seed_chain(path, corpus in config.noisy_corpora) for path, corpus in clips]
         naive_rate = len(clips) / (time.perf_counter() - start)
         print(f"(a) naive chain, one process:   {naive_rate:7.1f} clips/s")
 

@@ -70,32 +70,16 @@ def write_clips(folder: Path, n_clips: int, seed: int) -> list[tuple[str, str]]:
     return clips
 
 
-def naive(path: str, noisy: bool) -> np.ndarray:
-    """The chain as the seed code writes it."""
-    import librosa
-    import noisereduce
-
-    y, _ = librosa.load(path, sr=48000)
-    y = librosa.util.fix_length(y, size=216000)
-    if noisy:
-        y = noisereduce.reduce_noise(y=y, sr=48000)
-    S = librosa.feature.melspectrogram(
-        y=y, sr=48000, n_fft=3072, hop_length=768, center=False, n_mels=200, fmin=20, fmax=12000
-    )
-    D = librosa.power_to_db(S)
-    return (D - D.min()) / (D.max() - D.min()) * 2 - 1
-
-
 def run_worker(clips_file: str, malloc: str, repeat: int) -> dict:
     from aggregate.render import keep_freed_memory, render_clip
-    from aggregate.features import FeatureConfig
+    from aggregate.features import FeatureConfig, seed_chain
 
     if malloc == "tuned" and not keep_freed_memory():
         return {"error": "keep_freed_memory() is a no-op here (not glibc)"}
     config = FeatureConfig()
     clips = json.loads(Path(clips_file).read_text())
     chains = {
-        "naive": lambda path, corpus: naive(path, corpus in config.noisy_corpora),
+        "naive": lambda path, corpus: seed_chain(path, corpus in config.noisy_corpora),
         "fast": lambda path, corpus: render_clip(path, corpus, config),
     }
     for chain in chains.values():  # warm-up: imports, filterbanks, plans

@@ -14,27 +14,11 @@ import soxr
 from aggregate.audio import DecodeError, load_clip
 from aggregate.denoise import reduce_noise
 from aggregate.render import render_clip
-from aggregate.features import FeatureConfig, log_mel, mel_plan
+from aggregate.features import FeatureConfig, log_mel, mel_plan, seed_chain
 
 CONFIG = FeatureConfig()
 TOLERANCE = 1e-3  # on features in [-1, 1]; measured differences are ~3e-5
 TESS = "tess-sample/TESS Toronto emotional speech set data"
-
-
-def naive_features(path: Path, noisy: bool) -> np.ndarray:
-    """The chain as the seed code writes it."""
-    import librosa
-    import noisereduce
-
-    y, _ = librosa.load(path, sr=48000)
-    y = librosa.util.fix_length(y, size=216000)
-    if noisy:
-        y = noisereduce.reduce_noise(y=y, sr=48000)
-    S = librosa.feature.melspectrogram(
-        y=y, sr=48000, n_fft=3072, hop_length=768, center=False, n_mels=200, fmin=20, fmax=12000
-    )
-    D = librosa.power_to_db(S)
-    return (D - D.min()) / (D.max() - D.min()) * 2 - 1
 
 
 def voice(rate: int, seconds: float, seed: int = 0, snr_db: float = 20.0, channels: int = 1) -> np.ndarray:
@@ -55,7 +39,7 @@ def write(path: Path, audio: np.ndarray, rate: int, **kwargs) -> Path:
 
 def assert_matches_naive(path: Path, corpus: str) -> np.ndarray:
     fast = render_clip(path, corpus, CONFIG)
-    slow = naive_features(path, noisy=corpus in CONFIG.noisy_corpora)
+    slow = seed_chain(path, noisy=corpus in CONFIG.noisy_corpora)
     assert fast.dtype == np.float32 and fast.shape == slow.shape == (200, 278)
     assert np.abs(fast - slow).max() <= TOLERANCE
     return fast
