@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        return args.handler(args)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -50,8 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", type=Path, default=DEFAULT_MANIFEST,
                        help=f"manifest to write (default: {DEFAULT_MANIFEST})")
     _add_policy_options(build)
+    build.add_argument("--split-seed", type=int, default=0,
+                       help="seed of the speaker-disjoint 80/10/10 split written in the manifest's split column "
+                            "(default: 0; other strategies are chosen at training time)")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    build.set_defaults(run=_run_manifest)
+    build.set_defaults(handler=_run_manifest)
 
     render = commands.add_parser(
         "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
@@ -75,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                              "which must all see the corpus and output folders")
     render.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    render.set_defaults(run=_run_render)
+    render.set_defaults(handler=_run_render)
 
     verify = commands.add_parser(
         "verify", help="check a shards folder: checksums, shapes, values, ids, coverage of the manifest",
@@ -84,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                     "shard or listed as failed. Exits 1 and names each problem if anything is wrong.")
     verify.add_argument("shards", type=Path, help="the shards folder")
     verify.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    verify.set_defaults(run=_run_verify)
+    verify.set_defaults(handler=_run_verify)
 
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
@@ -97,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--shards", type=Path, default=Path("demo", "shards"),
                       help="the demo shards folder (default: demo/shards)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora (default: 0)")
-    demo.set_defaults(run=_run_demo)
+    demo.set_defaults(handler=_run_demo)
     return parser
 
 
@@ -133,10 +136,11 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
         raise InputError(str(err)) from None
 
 
-def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool) -> None:
+def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0) -> None:
     from .manifest import build_manifest, rejects_path, summarize, write_manifest
+    from .splits import SplitConfig
 
-    manifest = build_manifest(roots, policy, progress=progress)
+    manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed))
     write_manifest(manifest, output)
     print(summarize(manifest))
     print(f"\nwrote {output} ({len(manifest.clips)} clips) and {rejects_path(output)} "
@@ -148,7 +152,7 @@ def _run_manifest(args: argparse.Namespace) -> int:
     roots = {name: root for name, root in roots.items() if root is not None}
     if not roots:
         raise InputError("no corpus given: pass at least one of " + ", ".join(f"--{c} DIR" for c in CORPORA))
-    _build_and_write(roots, _policy(args), args.output, progress=not args.quiet)
+    _build_and_write(roots, _policy(args), args.output, progress=not args.quiet, split_seed=args.split_seed)
     return 0
 
 

@@ -26,6 +26,7 @@ from .corpora.base import REASONS, Candidate
 from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
 from .errors import InputError
 from .files import atomic_write
+from .splits import SplitConfig, assign_splits, summarize_splits
 
 METADATA_KEY = b"aggregate"
 
@@ -43,6 +44,8 @@ COLUMNS: dict[str, str] = {
     "word": "string", "age": "Int16",
     "session": "Int8", "dialog": "string", "mode": "string", "consensus_label": "string",
     "start": "Float64", "end": "Float64", "valence": "Float64", "arousal": "Float64", "dominance": "Float64",
+    # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
+    "split": "string",
 }
 REJECT_COLUMNS = ["corpus", "path", "reason", "detail", "sample_id"]
 
@@ -55,7 +58,7 @@ class Manifest:
 
 
 def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy = LabelPolicy(),
-                   progress: bool = True) -> Manifest:
+                   progress: bool = True, split: SplitConfig = SplitConfig()) -> Manifest:
     """Parse the corpora under ``roots`` (corpus name -> folder) into kept clips and rejects."""
     unknown = sorted(set(roots) - set(CORPORA))
     if unknown:
@@ -83,12 +86,14 @@ def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy = LabelPoli
         clips.extend(kept)
         rejects.extend(duplicates)
 
-    clips_df = _as_schema(pd.DataFrame(clips, columns=list(COLUMNS)))
+    clips_df = pd.DataFrame(clips, columns=list(COLUMNS))
+    clips_df["split"] = assign_splits(clips_df, split) if clips else []
+    clips_df = _as_schema(clips_df)
     rejects_df = pd.DataFrame(rejects, columns=REJECT_COLUMNS).astype("string")
     rejects_df = rejects_df.sort_values(["corpus", "path"], kind="stable").reset_index(drop=True)
     meta = {
         "tool": "aggregate", "version": __version__, "emotions": list(EMOTIONS),
-        "policy": policy.to_dict(), "roots": {n: str(r) for n, r in located.items()},
+        "policy": policy.to_dict(), "split": split.to_dict(), "roots": {n: str(r) for n, r in located.items()},
         "counts": _counts(clips_df, rejects_df, located), "notes": notes,
     }
     return Manifest(clips_df, rejects_df, meta)
@@ -257,6 +262,8 @@ def summarize(manifest: Manifest) -> str:
     lines += ["", "clips with each emotion present:", f"  {'':<10}" + "".join(f"{e:>9}" for e in EMOTIONS)]
     for name, c in counts.items():
         lines.append(f"  {name:<10}" + "".join(f"{c['labels'][e]:>9}" for e in EMOTIONS))
+    if "split" in manifest.clips and len(manifest.clips):
+        lines += ["", summarize_splits(manifest.clips, manifest.clips["split"])]
     notes = [f"  {name}: {note}" for name, items in manifest.meta.get("notes", {}).items() for note in items]
     if notes:
         lines += ["", "notes:", *notes]

@@ -1,0 +1,123 @@
+"""The input pipeline: tf.data over the HDF5 shards, one split at a time.
+
+Reading is planned from the index: the rows of the requested split are grouped
+into contiguous blocks of one shard; each pass opens its own file handles (in
+the thread tf.data runs it in, never inherited across a fork), reads a block in
+one call, keeps the split's rows, and yields them. Streams by default; with
+``cache=True`` the decoded split stays in memory after the first epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from aggregate.emotions import EMOTIONS
+from aggregate.errors import InputError
+from aggregate.shards import read_index
+
+BLOCK_ROWS = 64  # rows read per call: contiguous reads, and memory stays at a few MB
+
+
+@dataclass
+class SplitData:
+    """Where one split's samples are, and their labels in reading order (unshuffled)."""
+
+    folder: Path
+    blocks: list[tuple[str, int, int, np.ndarray]]  # (shard name, start, stop, rows kept within the block)
+    sample_ids: list[str]
+    labels: np.ndarray  # (N, 7) uint8
+    corpora: list[str]
+    shape: tuple[int, int]
+
+    def __len__(self) -> int:
+        return len(self.sample_ids)
+
+
+def load_split(folder: Path | str, sample_ids, limit: int | None = None, seed: int = 0) -> SplitData:
+    """Plan the reading of ``sample_ids`` from a shards folder (``limit``: a seeded subset, for quick runs)."""
+    folder = Path(folder)
+    index = read_index(folder)
+    places = index["samples"]
+    wanted = sorted(set(sample_ids) & set(places))
+    if limit is not None and len(wanted) > limit:
+        rng = np.random.default_rng(seed)
+        wanted = sorted(rng.choice(wanted, size=limit, replace=False))
+    by_shard: dict[str, list[int]] = {}
+    for sample_id in wanted:
+        shard, row = places[sample_id]
+        by_shard.setdefault(shard, []).append(row)
+
+    blocks, ids, labels, corpora = [], [], [], []
+    for shard in sorted(by_shard):
+        rows = np.array(sorted(by_shard[shard]))
+        with h5py.File(folder / shard, "r") as f:
+            shard_ids = f["sample_id"].asstr()[:]
+            shard_labels = f["labels"][:]
+            shard_corpora = f["corpus"].asstr()[:]
+        for start in range(0, int(rows.max()) + 1, BLOCK_ROWS):
+            inside = rows[(rows >= start) & (rows < start + BLOCK_ROWS)]
+            if inside.size:
+                stop = int(inside.max()) + 1
+                blocks.append((shard, start, stop, inside - start))
+                ids += list(shard_ids[inside])
+                labels.append(shard_labels[inside])
+                corpora += list(shard_corpora[inside])
+    shape = tuple(index["shape"])
+    stacked = np.concatenate(labels) if labels else np.zeros((0, len(EMOTIONS)), np.uint8)
+    return SplitData(folder, blocks, ids, stacked, corpora, shape)
+
+
+def iterate(split: SplitData, shuffle_blocks: bool = False, seed: int = 0):
+    """Yield (features (n_mels, n_frames, 1) float32, labels (7,) float32), block by block."""
+    order = np.arange(len(split.blocks))
+    if shuffle_blocks:
+        np.random.default_rng(seed).shuffle(order)
+    handles: dict[str, h5py.File] = {}  # opened here, in the reading thread, and closed at the end
+    try:
+        for b in order:
+            shard, start, stop, keep = split.blocks[b]
+            if shard not in handles:
+                handles[shard] = h5py.File(split.folder / shard, "r")
+            f = handles[shard]
+            features = f["features"][start:stop][keep].astype(np.float32)
+            labels = f["labels"][start:stop][keep].astype(np.float32)
+            for x, y in zip(features, labels):
+                yield x[..., None], y
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def make_dataset(split: SplitData, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False):
+    """A batched, prefetched tf.data.Dataset of (features, labels) over one split."""
+    import tensorflow as tf
+
+    if len(split) == 0:
+        raise InputError("a split with no clips cannot be read; check the split assignment")
+    n_mels, n_frames = split.shape
+    signature = (tf.TensorSpec((n_mels, n_frames, 1), tf.float32), tf.TensorSpec((len(EMOTIONS),), tf.float32))
+    epoch = {"n": 0}
+
+    def generator():
+        # a new block order each epoch (seeded), so shuffling is not limited to the buffer
+        epoch["n"] += 1
+        yield from iterate(split, shuffle_blocks=shuffle and not cache, seed=seed + epoch["n"])
+
+    dataset = tf.data.Dataset.from_generator(generator, output_signature=signature)
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(len(split), 2048), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def read_all(split: SplitData) -> tuple[np.ndarray, np.ndarray]:
+    """The whole split as arrays, in ``split.sample_ids`` order (for the baseline and evaluation)."""
+    features = np.empty((len(split), *split.shape), np.float32)
+    labels = np.empty((len(split), len(EMOTIONS)), np.float32)
+    for i, (x, y) in enumerate(iterate(split)):
+        features[i], labels[i] = x[..., 0], y
+    return features, labels
