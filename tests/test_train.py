@@ -26,8 +26,8 @@ def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def short_run(demo_shards, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"
-    result = run_train("--shards", str(demo_shards), "--out", str(run), "--small", "--epochs", "8",
-                       "--dropout", "0.1", cwd=run.parent)
+    result = run_train("--shards", str(demo_shards), "--out", str(run), "--small", "--epochs", "15", "--cache",
+                       "--dropout", "0", cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 
@@ -38,8 +38,8 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
                  "curves.png", "confusion_test.png", "per_corpus_test.png"]:
         assert (short_run / name).is_file(), name
     test = json.loads((short_run / "metrics_test.json").read_text())
-    assert test["macro_f1"] > test["trivial"]["macro_f1"] + 0.2
-    assert test["mAP"] > test["trivial"]["mAP"]
+    assert test["macro_f1"] > test["trivial"]["macro_f1"] + 0.15  # trivial: 0
+    assert test["mAP"] > test["trivial"]["mAP"] + 0.1
     assert set(test["per_corpus"]) <= {"iemocap", "crema-d", "tess", "ravdess"}
     config = json.loads((short_run / "config.json").read_text())
     assert config["feature_config_hash"] and config["model"]["small"] is True

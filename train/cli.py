@@ -5,9 +5,12 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides what matters
+# Keras says this of every tf.data input, which is shuffled by the pipeline itself
+warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 from aggregate.errors import InputError  # noqa: E402
 
