@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
     train.set_defaults(handler=_run_train)
 
     baseline = commands.add_parser("baseline", help="logistic regression on per-band statistics: the floor",
@@ -118,7 +119,8 @@ def _options(args: argparse.Namespace):
         shards=args.shards, out=args.out, epochs=getattr(args, "epochs", 20),
         batch_size=getattr(args, "batch_size", 32), limit=args.limit, cache=getattr(args, "cache", False),
         class_weights=getattr(args, "class_weights", "auto"), splits=args.splits, split=split,
-        tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed, model=model)
+        tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed, model=model,
+        overwrite=getattr(args, "overwrite", False))
 
 
 def _run_train(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ A run folder holds everything needed to trust and reuse a result::
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,7 @@ class TrainOptions:
     tune_thresholds: bool = False
     patience: int = 6
     seed: int = 0
+    overwrite: bool = False
     model: dict = field(default_factory=dict)  # ModelConfig fields
 
 
@@ -80,7 +82,9 @@ def train_run(options: TrainOptions) -> dict:
 
     out = Path(options.out)
     if (out / "model.keras").exists():
-        raise InputError(f"{out} already holds a trained run; pass a new --out folder")
+        if not options.overwrite:
+            raise InputError(f"{out} already holds a trained run; pass a new --out folder or --overwrite")
+        shutil.rmtree(out)
     index = read_index(options.shards)
     clips, split_source = _splits_for(Path(options.shards), options)
     out.mkdir(parents=True, exist_ok=True)
