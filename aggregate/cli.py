@@ -5,12 +5,11 @@ import argparse
 import os
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 from .corpora import CORPORA
 from .emotions import LabelPolicy
-from .errors import InputError
+from .errors import InputError, run_command
 from .render import DEFAULT_SHARD_SIZE
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
@@ -22,15 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    try:
-        return args.handler(args)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing half-written is kept or used; run the same command again to resume",
-              file=sys.stderr)
-        return 130
+    return run_command(args.handler, args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,6 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("shards", type=Path, help="the shards folder")
     verify.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     verify.set_defaults(handler=_run_verify)
+
+    report = commands.add_parser(
+        "report", help="write a data card: an offline HTML page with figures describing a manifest",
+        description="Describe a manifest (or the manifest of a shards folder) in one HTML page with PNG "
+                    "figures beside it, for a paper's appendix: corpora, speakers and rejects, label counts "
+                    "and co-occurrence, labels per clip and rater agreement, durations against the crop, "
+                    "the splits (with a check that no speaker is in two), and for a shards folder example "
+                    "spectrograms. Readable offline: no JavaScript, no network, no date.")
+    report.add_argument("source", type=Path, metavar="MANIFEST_OR_SHARDS_DIR",
+                        help="a manifest .parquet (its rejects CSV beside it is used when present) "
+                             "or a shards folder written by `python -m aggregate render`")
+    report.add_argument("-o", "--output", type=Path, required=True,
+                        help="the report folder (new, empty, or an earlier report, which is replaced)")
+    report.set_defaults(handler=_run_report)
 
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
@@ -174,6 +179,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     status = _render_and_verify(args.output, args.shards, FeatureConfig(), jobs, 64, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")
     verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False))
+    report_dir = args.dir / "report"
+    print(f"\n$ python -m aggregate report {args.shards} -o {report_dir}")
+    _run_report(argparse.Namespace(source=args.shards, output=report_dir))
+    print(f"\nthe data card: {report_dir / 'index.html'} (open it in a browser)")
     return status or verify_status
 
 
@@ -232,6 +241,15 @@ def _run_render(args: argparse.Namespace) -> int:
     return _render_and_verify(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
                               args.jobs, args.shard_size, _pairs(args.root, "--root"), args.backend,
                               args.scheduler, progress=not args.quiet)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    page = build_report(args.source, args.output)
+    figures = len(list(page.parent.glob("*.png")))
+    print(f"wrote {page} ({figures} figures beside it)")
+    return 0
 
 
 def _run_verify(args: argparse.Namespace) -> int:

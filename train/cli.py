@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 # Keras says this of every tf.data input, which is shuffled by the pipeline itself
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
-from aggregate.errors import InputError  # noqa: E402
+from aggregate.errors import run_command  # noqa: E402
 
 COMMANDS = ("train", "evaluate", "predict", "baseline")
 
@@ -22,14 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in COMMANDS + ("-h", "--help"):
         argv = ["train", *argv]  # training is the default action
     args = _parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(args.handler, args)
 
 
 def _parser() -> argparse.ArgumentParser:
