@@ -27,7 +27,7 @@ def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def short_run(demo_shards, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"
     result = run_train("--shards", str(demo_shards), "--out", str(run), "--small", "--epochs", "15", "--cache",
-                       "--dropout", "0", cwd=run.parent)
+                       cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 

@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: 0.001)")
     model.add_argument("--bn-momentum", type=float, default=0.9,
                        help="batch-norm momentum (default: 0.9; Keras's 0.99 lags on small data)")
-    model.add_argument("--dropout", type=float, default=None, help="dropout of the dense layers")
+    model.add_argument("--dropout", type=float, default=None, help="dropout of the dense layers (default: 0.3; 0 with --small)")
     model.add_argument("--small", action="store_true", help="a much smaller network, for a quick run on a laptop")
     model.add_argument("--spec-augment", action="store_true", help="SpecAugment-style time/frequency masking")
     model.add_argument("--patience", type=int, default=6,
