@@ -17,7 +17,7 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     os.close(handle)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; shared outputs must stay readable
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
         with open(tmp, "rb") as written:
             os.fsync(written.fileno())  # the rename must not reach the disk before the data
         os.replace(tmp, path)
@@ -30,7 +30,8 @@ def atomic_write_json(path: Path, data: dict) -> None:
     atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, sort_keys=True)))
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so set it back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

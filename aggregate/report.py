@@ -32,6 +32,7 @@ from .corpora import CORPORA
 from .corpora.base import REASONS
 from .emotions import EMOTIONS
 from .errors import InputError
+from .files import current_umask
 from .manifest import Manifest, read_manifest, rejects_path
 
 DPI = 150  # figures are drawn at 150 dpi and shown at 100 px per inch: sharp on screens and in print
@@ -82,7 +83,7 @@ def build_report(source: Path | str, output: Path | str) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp"))
     try:
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a report is meant to be shared
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a report is meant to be shared
         page = Page(tmp)
         _render(loaded, page)
         (tmp / "index.html").write_text(_html(loaded, page), encoding="utf-8")
@@ -162,12 +163,6 @@ def _replace_folder(tmp: Path, output: Path) -> None:
         os.replace(old, output)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ---------------------------------------------------------------- the sections

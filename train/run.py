@@ -60,7 +60,7 @@ def _splits_for(shards: Path, options: TrainOptions) -> tuple[pd.DataFrame, dict
     clips = manifest.clips[manifest.clips["sample_id"].isin(rendered)].reset_index(drop=True)
     if options.splits is not None:
         table = read_splits(options.splits)
-        clips = clips.merge(table[["sample_id", "split"]], on="sample_id", how="inner", suffixes=("_manifest", ""))
+        clips = clips.drop(columns="split", errors="ignore").merge(table[["sample_id", "split"]], on="sample_id", how="inner")
         source = {"from_file": str(options.splits)}
     elif options.split is None and "split" in clips and clips["split"].notna().all():
         source = {"from_manifest": manifest.meta.get("split", {})}
@@ -71,6 +71,12 @@ def _splits_for(shards: Path, options: TrainOptions) -> tuple[pd.DataFrame, dict
     check_speaker_disjoint(clips, clips["split"])  # a leak here would make every figure a lie
     require_nonempty(clips["split"], needed=("train", "val", "test"))
     return clips, source
+
+
+def _load_splits(options: TrainOptions, clips: pd.DataFrame) -> dict[str, SplitData]:
+    """Plan the reading of each split (a seeded subset of each with --limit)."""
+    return {name: load_split(options.shards, clips.loc[clips["split"] == name, "sample_id"],
+                             limit=options.limit, seed=options.seed) for name in ("train", "val", "test")}
 
 
 def train_run(options: TrainOptions) -> dict:
@@ -91,8 +97,7 @@ def train_run(options: TrainOptions) -> dict:
     write_splits(split_table(clips, clips["split"]), out / "splits.csv")
     print(summarize_splits(clips, clips["split"]))
 
-    data = {name: load_split(options.shards, clips.loc[clips["split"] == name, "sample_id"],
-                             limit=options.limit, seed=options.seed) for name in ("train", "val", "test")}
+    data = _load_splits(options, clips)
     weights = class_weights(data["train"].labels) if options.class_weights == "auto" else np.ones(len(EMOTIONS))
     atomic_write_json(out / "class_weights.json", dict(zip(EMOTIONS, map(float, weights))))
     print("positive-class weights (training split): "
@@ -227,8 +232,7 @@ def baseline_run(options: TrainOptions) -> dict:
     clips, split_source = _splits_for(Path(options.shards), options)
     out.mkdir(parents=True, exist_ok=True)
     write_splits(split_table(clips, clips["split"]), out / "splits.csv")
-    data = {name: load_split(options.shards, clips.loc[clips["split"] == name, "sample_id"],
-                             limit=options.limit, seed=options.seed) for name in ("train", "val", "test")}
+    data = _load_splits(options, clips)
     stats = {name: band_statistics(read_all(split)[0]) for name, split in data.items()}
     scores = {name: np.zeros((len(split), len(EMOTIONS))) for name, split in data.items()}
     for e in range(len(EMOTIONS)):
