@@ -22,6 +22,10 @@ from ..errors import InputError
 from .base import Candidate, Parsed, find_root, list_wavs, read_csv_table
 
 NAME = "crema-d"
+TITLE = "CREMA-D"
+COLOR = "#E69F00"  # its colour in every figure
+LICENSE = "Open Database License (ODbL) 1.0; contents under the Database Contents License 1.0"
+CITATION = ("Cao, H., Cooper, D. G., Keutmann, M. K., Gur, R. C., Nenkova, A., & Verma, R. (2014). CREMA-D: Crowd-sourced emotional multimodal actors dataset. IEEE Transactions on Affective Computing, 5(4), 377-390. https://doi.org/10.1109/TAFFC.2014.2336244")
 EXPECTED = ("the CREMA-D folder with AudioWAV/ and processedResults/tabulatedVotes.csv "
             "(the official release), or the folder that holds it")
 VOTES_FILE = Path("processedResults", "tabulatedVotes.csv")

@@ -26,6 +26,10 @@ from ..emotions import EMOTIONS, LabelPolicy
 from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
 
 NAME = "iemocap"
+TITLE = "IEMOCAP"
+COLOR = "#0072B2"  # its colour in every figure
+LICENSE = "IEMOCAP release agreement (USC SAIL): research use only, no redistribution"
+CITATION = ("Busso, C., Bulut, M., Lee, C.-C., Kazemzadeh, A., Mower, E., Kim, S., Chang, J. N., Lee, S., & Narayanan, S. S. (2008). IEMOCAP: Interactive emotional dyadic motion capture database. Language Resources and Evaluation, 42(4), 335-359. https://doi.org/10.1007/s10579-008-9076-6")
 EXPECTED = "the folder IEMOCAP_full_release with Session1 ... Session5 subfolders, or the folder that holds it"
 
 CATEGORIES = {

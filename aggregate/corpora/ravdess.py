@@ -19,6 +19,10 @@ from ..emotions import LabelPolicy
 from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
 
 NAME = "ravdess"
+TITLE = "RAVDESS"
+COLOR = "#CC79A7"  # its colour in every figure
+LICENSE = "CC BY-NC-SA 4.0"
+CITATION = ("Livingstone, S. R., & Russo, F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and Song (RAVDESS). PLoS ONE, 13(5), e0196391. https://doi.org/10.1371/journal.pone.0196391")
 EXPECTED = "a folder with Actor_01 ... Actor_24 subfolders (Audio_Speech_Actors_01-24.zip unpacked)"
 
 EMOTION_CODES = {

@@ -22,6 +22,10 @@ from ..emotions import LabelPolicy
 from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
 
 NAME = "tess"
+TITLE = "TESS"
+COLOR = "#009E73"  # its colour in every figure
+LICENSE = "CC BY-NC-ND 4.0"
+CITATION = ("Dupuis, K., & Pichora-Fuller, M. K. (2010). Toronto emotional speech set (TESS). University of Toronto, Psychology Department. https://doi.org/10.5683/SP2/E8H2MF")
 EXPECTED = ("the folder 'TESS Toronto emotional speech set data' with OAF_<emotion> and "
             "YAF_<emotion> subfolders, or the folder that holds it")
 
