@@ -4,13 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 from pathlib import Path
 
 from .corpora import CORPORA
 from .emotions import LabelPolicy
 from .errors import InputError, run_command
-from .render import DEFAULT_SHARD_SIZE
+from .options import add_options, from_options
+from .storage import StorageConfig
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
@@ -56,14 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", type=Path, required=True, help="the shards folder (new, or one to resume)")
     render.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                         help="worker processes (default: all cores, here %(default)s)")
-    render.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE,
-                        help="clips per shard file (default: %(default)s, about 35 MB)")
     render.add_argument("--root", action="append", default=[], metavar="CORPUS=DIR",
                         help="where a corpus lives on this machine, if not where the manifest was built "
                              "(repeatable)")
     render.add_argument("--feature", action="append", default=[], metavar="NAME=VALUE",
-                        help="change one field of the feature config, e.g. duration_s=3 (repeatable; "
+                        help="change one field of the feature recipe, e.g. duration_s=3 (repeatable; "
                              "see docs/shards.md for the fields)")
+    render.add_argument("--retry-failed", action="store_true",
+                        help="render again the shards whose clips failed last time (e.g. a file since restored)")
+    add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md)"), StorageConfig)
     render.add_argument("--backend", choices=["loky", "dask"], default="loky",
                         help="loky: a local process pool (default); dask: the workers of a Dask cluster, "
                              "which must all see the corpus and output folders")
@@ -170,13 +171,14 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True)
 
-    from .features import FeatureConfig
+    from .recipe import FeatureConfig
+    from .shards import ShardsFolder
 
     jobs = os.cpu_count() or 1
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
-    if args.shards.exists():  # the demo corpora were just rewritten: start the shards afresh
-        shutil.rmtree(args.shards)
-    status = _render_and_verify(args.output, args.shards, FeatureConfig(), jobs, 64, {}, "loky", None, True)
+    ShardsFolder(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
+    storage = StorageConfig(shard_size=64)
+    status = _render_and_verify(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")
     verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False))
     report_dir = args.dir / "report"
@@ -197,12 +199,13 @@ def _pairs(values: list[str], option: str) -> dict[str, str]:
 
 
 def _feature_config(changes: dict[str, str]):
-    from .features import FeatureConfig
+    from .recipe import FeatureConfig
 
     data = FeatureConfig().to_dict()
     for key, value in changes.items():
         if key not in data:
-            raise InputError(f"--feature {key}: no such field; the fields are {', '.join(data)}")
+            where = "; it is a storage option: use --" + key.replace("_", "-") if key in vars(StorageConfig()) else ""
+            raise InputError(f"--feature {key}: no such field of the recipe{where}; the fields are {', '.join(data)}")
         default = data[key]
         if isinstance(default, bool):
             data[key] = value.lower() in ("1", "true", "yes", "on")
@@ -219,18 +222,19 @@ def _feature_config(changes: dict[str, str]):
         raise InputError(f"--feature: {err}") from None
 
 
-def _render_and_verify(manifest: Path, output: Path, config, jobs: int, shard_size: int, roots: dict,
-                       backend: str, scheduler: str | None, progress: bool) -> int:
+def _render_and_verify(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
+                       backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False) -> int:
     from .render import render_shards
 
-    result = render_shards(manifest, output, config, jobs=jobs, shard_size=shard_size, roots=roots,
-                           backend=backend, scheduler=scheduler, progress=progress)
+    result = render_shards(manifest, output, recipe, storage, jobs=jobs, roots=roots, backend=backend,
+                           scheduler=scheduler, progress=progress, retry_failed=retry_failed)
     print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
           f"({result.rendered} rendered now, {result.skipped} already complete)")
     if result.failed:
-        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}):")
+        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}; "
+              "restore them and run again with --retry-failed):")
         for item in result.failed[:10]:
-            print(f"  {item['sample_id']}: {item['reason']}")
+            print(f"  {item['sample_id']} ({item['path']}): {item['reason']}")
         if len(result.failed) > 10:
             print(f"  ... and {len(result.failed) - 10} more")
         return 1
@@ -239,8 +243,8 @@ def _render_and_verify(manifest: Path, output: Path, config, jobs: int, shard_si
 
 def _run_render(args: argparse.Namespace) -> int:
     return _render_and_verify(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
-                              args.jobs, args.shard_size, _pairs(args.root, "--root"), args.backend,
-                              args.scheduler, progress=not args.quiet)
+                              from_options(StorageConfig, args), args.jobs, _pairs(args.root, "--root"),
+                              args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed)
 
 
 def _run_report(args: argparse.Namespace) -> int:

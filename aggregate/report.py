@@ -101,23 +101,19 @@ def load_source(source: Path) -> Source:
     if not source.exists():
         raise InputError(f"{source} does not exist; {expected}")
     if source.is_dir():
-        from .features import FeatureConfig
-        from .shards import INDEX_FILE, MANIFEST_FILE, read_index
+        from .shards import INDEX_FILE, MANIFEST_FILE, ShardsFolder
 
         if not (source / INDEX_FILE).is_file():
             raise InputError(f"{source} is a folder but not a shards folder (it has no {INDEX_FILE}); {expected}")
         try:
-            index = read_index(source)
+            folder = ShardsFolder.open(source, progress=True)  # checksums first: a card must not describe corrupt data
         except InputError as err:
             raise InputError(f"{err}; {expected}") from None
+        manifest = folder.manifest()
         manifest_file = source / MANIFEST_FILE
-        if not manifest_file.is_file():
-            raise InputError(f"{source} is a shards folder without its {MANIFEST_FILE} copy; render it again "
-                             "with `python -m aggregate render` or pass the manifest .parquet itself")
-        manifest = _read(manifest_file, expected)
-        crop = float(index.get("feature_config", {}).get("duration_s", FeatureConfig().duration_s))
-        return Source(manifest, manifest_file, source, index, rejects_path(manifest_file).is_file(), crop)
-    from .features import FeatureConfig
+        return Source(manifest, manifest_file, source, folder.index, rejects_path(manifest_file).is_file(),
+                      folder.recipe.duration_s)
+    from .recipe import FeatureConfig
 
     manifest = _read(source, expected)
     return Source(manifest, source, rejects_known=rejects_path(source).is_file(), crop_s=FeatureConfig().duration_s)
@@ -413,23 +409,10 @@ def _section_splits(page: Page, clips: pd.DataFrame, corpora: list[str]) -> None
 
 def _section_examples(src: Source, page: Page, clips: pd.DataFrame) -> None:
     chosen = _choose_examples(src, clips)
-    import h5py
+    from .shards import ShardsFolder
 
-    arrays: dict[str, np.ndarray] = {}
-    by_shard: dict[str, list[tuple[str, int]]] = {}
-    for picks in chosen.values():
-        for sample_id in picks:
-            shard, row = src.index["samples"][sample_id]
-            by_shard.setdefault(shard, []).append((sample_id, int(row)))
-    for shard, items in sorted(by_shard.items()):
-        path = src.shards / shard
-        try:
-            with h5py.File(path, "r") as f:
-                for sample_id, row in items:
-                    arrays[sample_id] = np.asarray(f["features"][row], dtype=np.float32)
-        except OSError as err:
-            raise InputError(f"{path} cannot be read ({err}); check the folder with "
-                             f"`python -m aggregate verify {src.shards}`") from None
+    folder = ShardsFolder.open(src.shards, check=False)  # checked when the source was loaded
+    arrays = folder.features_of([sample_id for picks in chosen.values() for sample_id in picks])
     info = clips.set_index("sample_id")[["corpus", "labels"]].astype(str)
     failed = len(src.index.get("failed") or [])
     text = (f"Log-mel spectrograms as stored in the shards ({len(src.index.get('samples', {}))} clips in "

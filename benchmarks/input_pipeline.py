@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from aggregate.shards import read_index  # noqa: E402
+from aggregate.shards import ShardsFolder  # noqa: E402
 from train.data import load_split, make_dataset  # noqa: E402
 
 
@@ -33,7 +33,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--small", action="store_true", help="time the small model instead of the paper's")
     args = parser.parse_args()
-    split = load_split(args.shards, read_index(args.shards)["samples"])
+    folder = ShardsFolder.open(args.shards)
+    split = load_split(folder, folder.places)
     n = len(split)
     print(f"{n} clips in {len(split.blocks)} blocks")
     print(f"pipeline alone, streaming:        {rate(make_dataset(split, args.batch_size, True), n):8,.0f} samples/s")

@@ -28,10 +28,12 @@ from pathlib import Path  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-from aggregate.features import FeatureConfig, seed_chain  # noqa: E402
+from aggregate.recipe import FeatureConfig, render_clip  # noqa: E402
+from aggregate.recipe.reference import seed_chain  # noqa: E402
 from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
-from aggregate.render import render_clip, render_shards  # noqa: E402
-from aggregate.shards import read_index  # noqa: E402
+from aggregate.render import render_shards  # noqa: E402
+from aggregate.shards import ShardsFolder  # noqa: E402
+from aggregate.storage import StorageConfig  # noqa: E402
 from aggregate.synth import write_demo_corpora  # noqa: E402
 
 
@@ -60,7 +62,8 @@ def main() -> None:
         # corpus of 20,000 clips does not notice), the second reuses them as joblib keeps its pool.
         for label, jobs in [("1", 1), ("2 cold", 2), ("2 warm", 2)]:
             start = time.perf_counter()
-            render_shards(manifest_path, tmp / f"shards-{label}", config, jobs=jobs, shard_size=64, progress=False)
+            render_shards(manifest_path, tmp / f"shards-{label}", config, StorageConfig(shard_size=64), jobs=jobs,
+                          progress=False)
             rates[label] = len(clips) / (time.perf_counter() - start)
             print(f"(b) render --jobs {label + ':':8}        {rates[label]:7.1f} clips/s")
         diff = max(float(np.abs(render_clip(p, c, config) - ref).max()) for (p, c), ref in zip(clips[:60], reference))
@@ -69,7 +72,7 @@ def main() -> None:
               f"max |naive - render| (first 60 clips, float32): {diff:.1e}")
 
         folder = tmp / "shards-1"
-        index = read_index(folder)
+        index = ShardsFolder.open(folder).index
         size = sum(s["bytes"] for s in index["shards"]) / len(index["samples"])
         print(f"(c) shard bytes per clip (float16 + lzf, with labels and ids): {size / 1000:.1f} KB")
 

@@ -35,8 +35,9 @@ def demo_shards(demo_manifest, tmp_path_factory):
     """The demo manifest rendered into shards (the default feature config)."""
     from aggregate.manifest import write_manifest
     from aggregate.render import render_shards
+    from aggregate.storage import StorageConfig
 
     folder = tmp_path_factory.mktemp("demo-shards")
     manifest = write_manifest(demo_manifest, folder / "demo.parquet")
-    render_shards(manifest, folder / "shards", jobs=2, shard_size=64, progress=False)
+    render_shards(manifest, folder / "shards", jobs=2, storage=StorageConfig(shard_size=64), progress=False)
     return folder / "shards"

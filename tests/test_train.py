@@ -47,16 +47,16 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
-    from aggregate.shards import read_index
+    from aggregate.shards import ShardsFolder
     from train.data import load_split
     from train.model import class_weights
 
     splits = pd.read_csv(short_run / "splits.csv")
     assert splits.groupby("speaker")["split"].nunique().max() == 1
     assert set(splits["split"]) == {"train", "val", "test"}
-    assert set(splits["sample_id"]) == set(read_index(demo_shards)["samples"])
+    assert set(splits["sample_id"]) == set(ShardsFolder.open(demo_shards).places)
     train_ids = splits.loc[splits["split"] == "train", "sample_id"]
-    expected = class_weights(load_split(demo_shards, train_ids).labels)
+    expected = class_weights(load_split(ShardsFolder.open(demo_shards), train_ids).labels)
     written = json.loads((short_run / "class_weights.json").read_text())
     assert np.allclose([written[e] for e in EMOTIONS], expected)
 

@@ -9,14 +9,13 @@ one call, keeps the split's rows, and yields them. Streams by default; with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import h5py
 import numpy as np
 
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
-from aggregate.shards import read_index
+from aggregate.shards import ShardsFolder
+from aggregate.shards.h5 import read_block
 
 BLOCK_ROWS = 64  # rows read per call: contiguous reads, and memory stays at a few MB
 
@@ -25,7 +24,7 @@ BLOCK_ROWS = 64  # rows read per call: contiguous reads, and memory stays at a f
 class SplitData:
     """Where one split's samples are, and their labels in reading order (unshuffled)."""
 
-    folder: Path
+    folder: ShardsFolder
     blocks: list[tuple[str, int, int, np.ndarray]]  # (shard name, start, stop, rows kept within the block)
     sample_ids: list[str]
     labels: np.ndarray  # (N, 7) uint8
@@ -36,11 +35,9 @@ class SplitData:
         return len(self.sample_ids)
 
 
-def load_split(folder: Path | str, sample_ids, limit: int | None = None, seed: int = 0) -> SplitData:
-    """Plan the reading of ``sample_ids`` from a shards folder (``limit``: a seeded subset, for quick runs)."""
-    folder = Path(folder)
-    index = read_index(folder)
-    places = index["samples"]
+def load_split(folder: ShardsFolder, sample_ids, limit: int | None = None, seed: int = 0) -> SplitData:
+    """Plan the reading of ``sample_ids`` from an open shards folder (``limit``: a seeded subset, for quick runs)."""
+    places = folder.places
     wanted = sorted(set(sample_ids) & set(places))
     if limit is not None and len(wanted) > limit:
         rng = np.random.default_rng(seed)
@@ -53,10 +50,8 @@ def load_split(folder: Path | str, sample_ids, limit: int | None = None, seed: i
     blocks, ids, labels, corpora = [], [], [], []
     for shard in sorted(by_shard):
         rows = np.array(sorted(by_shard[shard]))
-        with h5py.File(folder / shard, "r") as f:
-            shard_ids = f["sample_id"].asstr()[:]
-            shard_labels = f["labels"][:]
-            shard_corpora = f["corpus"].asstr()[:]
+        columns = folder.columns(shard)
+        shard_ids, shard_labels, shard_corpora = columns["sample_id"], columns["labels"], columns["corpus"]
         for start in range(0, int(rows.max()) + 1, BLOCK_ROWS):
             inside = rows[(rows >= start) & (rows < start + BLOCK_ROWS)]
             if inside.size:
@@ -65,7 +60,7 @@ def load_split(folder: Path | str, sample_ids, limit: int | None = None, seed: i
                 ids += list(shard_ids[inside])
                 labels.append(shard_labels[inside])
                 corpora += list(shard_corpora[inside])
-    shape = tuple(index["shape"])
+    shape = folder.shape
     stacked = np.concatenate(labels) if labels else np.zeros((0, len(EMOTIONS)), np.uint8)
     return SplitData(folder, blocks, ids, stacked, corpora, shape)
 
@@ -75,14 +70,14 @@ def iterate_blocks(split: SplitData, shuffle_blocks: bool = False, seed: int = 0
     order = np.arange(len(split.blocks))
     if shuffle_blocks:
         np.random.default_rng(seed).shuffle(order)
-    handles: dict[str, h5py.File] = {}  # opened here, in the reading thread, and closed at the end
+    handles = {}  # opened here, in the reading thread, and closed at the end
     try:
         for b in order:
             shard, start, stop, keep = split.blocks[b]
             if shard not in handles:
-                handles[shard] = h5py.File(split.folder / shard, "r")
-            f = handles[shard]
-            yield f["features"][start:stop][keep][..., None], f["labels"][start:stop][keep]
+                handles[shard] = split.folder.open_shard(shard)
+            features, labels = read_block(handles[shard], start, stop)
+            yield features[keep][..., None], labels[keep]
     finally:
         for handle in handles.values():
             handle.close()
@@ -95,8 +90,7 @@ def make_dataset(split: SplitData, batch_size: int, shuffle: bool, seed: int = 0
     if len(split) == 0:
         raise InputError("a split with no clips cannot be read; check the split assignment")
     n_mels, n_frames = split.shape
-    with h5py.File(split.folder / split.blocks[0][0], "r") as f:
-        stored = tf.as_dtype(f["features"].dtype)
+    stored = tf.as_dtype(split.folder.storage.dtype)
     signature = (tf.TensorSpec((None, n_mels, n_frames, 1), stored),
                  tf.TensorSpec((None, len(EMOTIONS)), tf.uint8))
     epoch = {"n": 0}

@@ -26,8 +26,7 @@ import pandas as pd
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.files import atomic_write_json
-from aggregate.manifest import read_manifest
-from aggregate.shards import MANIFEST_FILE, read_index
+from aggregate.shards import ShardsFolder
 from aggregate.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
                               split_table, summarize_splits, write_splits)
 
@@ -53,10 +52,10 @@ class TrainOptions:
     model: dict = field(default_factory=dict)  # ModelConfig fields
 
 
-def _splits_for(shards: Path, options: TrainOptions) -> tuple[pd.DataFrame, dict]:
+def _splits_for(shards: ShardsFolder, options: TrainOptions) -> tuple[pd.DataFrame, dict]:
     """The split of every rendered clip: from a file, the manifest's column, or computed here."""
-    manifest = read_manifest(shards / MANIFEST_FILE)
-    rendered = set(read_index(shards)["samples"])
+    manifest = shards.manifest()
+    rendered = set(shards.places)
     clips = manifest.clips[manifest.clips["sample_id"].isin(rendered)].reset_index(drop=True)
     if options.splits is not None:
         table = read_splits(options.splits)
@@ -73,9 +72,9 @@ def _splits_for(shards: Path, options: TrainOptions) -> tuple[pd.DataFrame, dict
     return clips, source
 
 
-def _load_splits(options: TrainOptions, clips: pd.DataFrame) -> dict[str, SplitData]:
+def _load_splits(shards: ShardsFolder, options: TrainOptions, clips: pd.DataFrame) -> dict[str, SplitData]:
     """Plan the reading of each split (a seeded subset of each with --limit)."""
-    return {name: load_split(options.shards, clips.loc[clips["split"] == name, "sample_id"],
+    return {name: load_split(shards, clips.loc[clips["split"] == name, "sample_id"],
                              limit=options.limit, seed=options.seed) for name in ("train", "val", "test")}
 
 
@@ -91,13 +90,13 @@ def train_run(options: TrainOptions) -> dict:
         if not options.overwrite:
             raise InputError(f"{out} already holds a trained run; pass a new --out folder or --overwrite")
         shutil.rmtree(out)
-    index = read_index(options.shards)
-    clips, split_source = _splits_for(Path(options.shards), options)
+    shards = ShardsFolder.open(options.shards, progress=True)  # every shard's checksum, once, before use
+    clips, split_source = _splits_for(shards, options)
     out.mkdir(parents=True, exist_ok=True)
     write_splits(split_table(clips, clips["split"]), out / "splits.csv")
     print(summarize_splits(clips, clips["split"]))
 
-    data = _load_splits(options, clips)
+    data = _load_splits(shards, options, clips)
     weights = class_weights(data["train"].labels) if options.class_weights == "auto" else np.ones(len(EMOTIONS))
     atomic_write_json(out / "class_weights.json", dict(zip(EMOTIONS, map(float, weights))))
     print("positive-class weights (training split): "
@@ -107,8 +106,8 @@ def train_run(options: TrainOptions) -> dict:
     config = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items() if k != "split"},
         "split": split_source, "model": asdict(model_config),
-        "shards": str(Path(options.shards).resolve()), "feature_config_hash": index["feature_config_hash"],
-        "feature_config": index["feature_config"], "emotions": list(EMOTIONS),
+        "shards": str(Path(options.shards).resolve()), "feature_config_hash": shards.recipe_hash,
+        "feature_config": shards.index["feature_config"], "emotions": list(EMOTIONS),
         "clips": {name: len(split) for name, split in data.items()},
     }
     atomic_write_json(out / "config.json", config)
@@ -164,9 +163,8 @@ def _load_run(run: Path, shards: Path | None):
     if not config_file.is_file() or not (run / "model.keras").is_file():
         raise InputError(f"{run} is not a run folder (no config.json or model.keras); train one with python -m train")
     config = json.loads(config_file.read_text())
-    folder = Path(shards or config["shards"])
-    index = read_index(folder)
-    if index["feature_config_hash"] != config["feature_config_hash"]:
+    folder = ShardsFolder.open(shards or config["shards"], progress=True)
+    if folder.recipe_hash != config["feature_config_hash"]:
         raise InputError(f"the shards in {folder} were rendered with another feature config than run {run} "
                          "was trained on; pass --shards with the folder the run used")
     return run, config, folder
@@ -194,9 +192,7 @@ def evaluate_run(run: Path, shards: Path | None = None) -> dict:
 
 def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> list[dict]:
     """Probabilities per emotion for audio files, rendered with the exact feature config of the run."""
-    from aggregate.audio import DecodeError
-    from aggregate.features import FeatureConfig
-    from aggregate.render import render_clip
+    from aggregate.recipe import DecodeError, FeatureConfig, render_clip
 
     run = Path(run)
     if not (run / "config.json").is_file() or not (run / "model.keras").is_file():
@@ -229,10 +225,11 @@ def baseline_run(options: TrainOptions) -> dict:
     from sklearn.preprocessing import StandardScaler
 
     out = Path(options.out)
-    clips, split_source = _splits_for(Path(options.shards), options)
+    shards = ShardsFolder.open(options.shards, progress=True)
+    clips, split_source = _splits_for(shards, options)
     out.mkdir(parents=True, exist_ok=True)
     write_splits(split_table(clips, clips["split"]), out / "splits.csv")
-    data = _load_splits(options, clips)
+    data = _load_splits(shards, options, clips)
     stats = {name: band_statistics(read_all(split)[0]) for name, split in data.items()}
     scores = {name: np.zeros((len(split), len(EMOTIONS))) for name, split in data.items()}
     for e in range(len(EMOTIONS)):

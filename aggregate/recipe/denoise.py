@@ -8,7 +8,7 @@ import scipy.fft
 import scipy.signal
 import scipy.sparse
 
-from .features import FeatureConfig
+from .config import FeatureConfig
 
 # ---------------------------------------------------------------------------
 # Noise reduction: noisereduce's non-stationary spectral gating, reimplemented.

@@ -1,0 +1,28 @@
+"""The feature recipe: one clip's audio file in, one log-mel spectrogram out.
+
+Everything that decides a spectrogram's values lives here, and nothing else
+does: ``FeatureConfig`` (config.py), decoding and resampling (decode.py), the
+noise gate (denoise.py), the log-mel and its scaling (logmel.py). How results
+are stored is ``aggregate.storage``; who runs the recipe over a manifest is
+``aggregate.render``. ``reference.py`` keeps the seed code's slow chain, which
+tests and benchmarks hold this one against.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import FeatureConfig
+from .decode import DecodeError, load_clip
+from .logmel import log_mel
+
+__all__ = ["DecodeError", "FeatureConfig", "load_clip", "log_mel", "render_clip"]
+
+
+def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndarray:
+    """Features of one clip: float32 ``config.shape`` (200 mels x 278 frames) in [-1, 1].
+
+    Raises ``DecodeError`` for audio that cannot be decoded, so a caller can record it and go on.
+    """
+    return log_mel(load_clip(path, config, corpus), config)

@@ -1,0 +1,124 @@
+"""One shard file: the HDF5 layout, written whole or not at all, and read back.
+
+The only module that knows the dataset names. A shard opens with plain h5py::
+
+    features        (N, n_mels, n_frames) float16 (or float32), one chunk per sample
+    labels          (N, 7) uint8 multi-hot, in the order of the attribute ``emotions``
+    vote_fractions  (N, 7) float32: votes / raters (the multi-hot for acted corpora)
+    sample_id, speaker, corpus, split   (N,) UTF-8 strings
+    attrs: format, emotions, feature_config (+ _hash), storage, tool_version, failed
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..emotions import EMOTIONS
+from ..recipe import FeatureConfig
+from ..storage import StorageConfig
+
+FORMAT = "aggregate-shards/2"
+STRING_COLUMNS = ("sample_id", "speaker", "corpus", "split")
+
+
+@dataclass
+class ShardContent:
+    """The arrays of one shard, in row order."""
+
+    features: np.ndarray  # (N, n_mels, n_frames), in [-1, 1]
+    labels: np.ndarray  # (N, 7) uint8 multi-hot, EMOTIONS order
+    vote_fractions: np.ndarray  # (N, 7) float32
+    sample_id: list[str]
+    speaker: list[str]
+    corpus: list[str]
+    split: list[str]
+
+
+def write(tmp: str, content: ShardContent, recipe: FeatureConfig, storage: StorageConfig,
+          failed: list[dict]) -> None:
+    """Write a shard at ``tmp`` (the caller renames it into place when whole)."""
+    strings = h5py.string_dtype()
+    with h5py.File(tmp, "w") as f:
+        f.create_dataset("features", data=content.features.astype(storage.dtype),
+                         compression=storage.h5_compression,
+                         chunks=(1, *recipe.shape))  # one chunk per sample: random reads touch one chunk
+        f.create_dataset("labels", data=content.labels.astype(np.uint8).reshape(-1, len(EMOTIONS)))
+        f.create_dataset("vote_fractions",
+                         data=content.vote_fractions.astype(np.float32).reshape(-1, len(EMOTIONS)))
+        for name in STRING_COLUMNS:
+            f.create_dataset(name, data=np.array(getattr(content, name), dtype=object), dtype=strings)
+        f.attrs["format"] = FORMAT
+        f.attrs["emotions"] = json.dumps(list(EMOTIONS))
+        f.attrs["feature_config"] = json.dumps(recipe.to_dict(), sort_keys=True)
+        f.attrs["feature_config_hash"] = recipe.hash()
+        f.attrs["storage"] = json.dumps(storage.to_dict(), sort_keys=True)
+        f.attrs["tool_version"] = __version__
+        f.attrs["failed"] = json.dumps(failed)  # clips of this shard that could not be rendered
+
+
+def open_file(path: Path) -> h5py.File:
+    return h5py.File(path, "r")
+
+
+def read_header(path: Path) -> tuple[list[str], str, list[dict]]:
+    """(sample ids, recipe hash, failed clips) of a shard."""
+    with h5py.File(path, "r") as f:
+        return (list(f["sample_id"].asstr()[:]), str(f.attrs["feature_config_hash"]),
+                json.loads(f.attrs["failed"]))
+
+
+def read_columns(path: Path) -> dict[str, np.ndarray]:
+    """Every per-sample column but the features: labels, vote_fractions and the strings."""
+    with h5py.File(path, "r") as f:
+        out = {name: f[name].asstr()[:] for name in STRING_COLUMNS}
+        out["labels"] = f["labels"][:]
+        out["vote_fractions"] = f["vote_fractions"][:]
+    return out
+
+
+def read_block(handle: h5py.File, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(features as stored, labels) of rows start..stop of an open shard."""
+    return handle["features"][start:stop], handle["labels"][start:stop]
+
+
+def read_rows(handle: h5py.File, rows) -> dict[str, np.ndarray]:
+    """Every column of some rows (sorted, unique) of an open shard: one sample or a few."""
+    out = {"features": handle["features"][rows], "labels": handle["labels"][rows],
+           "vote_fractions": handle["vote_fractions"][rows]}
+    for name in STRING_COLUMNS:
+        out[name] = handle[name].asstr()[rows]
+    return out
+
+
+def check(path: Path, samples: int, recipe: FeatureConfig, storage: StorageConfig, recipe_hash: str) -> tuple[list[str], list[str]]:
+    """(problems, sample ids) of one shard file, read end to end (for verify)."""
+    name = path.name
+    problems: list[str] = []
+    with h5py.File(path, "r") as f:
+        if f.attrs.get("feature_config_hash") != recipe_hash:
+            problems.append(f"{name}: rendered with another feature config than the index says")
+        ids = list(f["sample_id"].asstr()[:])
+        features = f["features"]
+        if features.shape != (len(ids), *recipe.shape) or features.dtype != np.dtype(storage.dtype):
+            problems.append(f"{name}: features are {features.shape} {features.dtype}, expected "
+                            f"({len(ids)}, {recipe.shape[0]}, {recipe.shape[1]}) {storage.dtype}")
+        for other in ("labels", "vote_fractions", *STRING_COLUMNS[1:]):
+            if f[other].shape[0] != len(ids):
+                problems.append(f"{name}: {other} has {f[other].shape[0]} rows for {len(ids)} samples")
+        labels = f["labels"][:]
+        if labels.size and labels.max() > 1:
+            problems.append(f"{name}: labels hold values other than 0 and 1")
+        for start in range(0, len(ids), 256):  # block by block: memory stays small
+            block = features[start:start + 256].astype(np.float32)
+            if not np.isfinite(block).all():
+                problems.append(f"{name}: non-finite values in rows {start}..{start + len(block) - 1}")
+            elif block.size and (block.min() < recipe.scale_min or block.max() > recipe.scale_max):
+                problems.append(f"{name}: values outside [{recipe.scale_min}, {recipe.scale_max}]")
+    if len(ids) != samples:
+        problems.append(f"{name}: holds {len(ids)} samples, the index says {samples}")
+    return problems, ids

@@ -1,0 +1,68 @@
+"""Does ``--jobs 2`` keep two workers busy on a small manifest? Whole processes, imports included.
+
+Writes demo corpora (``--clips-scale 2``: about 400 clips of all four corpora), builds
+their manifest, then times ``python -m aggregate render MANIFEST -o DIR -q --jobs N``
+as a fresh process for each N (median of ``--repeats``), checks that every N wrote
+byte-identical shards, and prints the speed-up over ``--jobs 1``.
+
+    python benchmarks/render_jobs.py [--clips-scale 2] [--jobs 1 2] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
+from aggregate.synth import write_demo_corpora  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clips-scale", type=float, default=2.0, help="demo size factor (default 2: ~400 clips)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs values to time (default: 1 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per --jobs value; the median is kept")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="render_jobs_") as tmp:
+        tmp = Path(tmp)
+        demo = write_demo_corpora(tmp / "corpora", clips_scale=args.clips_scale)
+        manifest = build_manifest(demo.roots, progress=False)
+        path = write_manifest(manifest, tmp / "manifest.parquet")
+        print(f"{len(manifest.clips)} clips ({', '.join(f'{c} {n}' for c, n in manifest.clips.corpus.value_counts().items())}), "
+              f"{os.cpu_count()} cores")
+        seconds, digests = {}, {}
+        for jobs in args.jobs:
+            runs = []
+            for repeat in range(args.repeats):
+                out = tmp / f"shards-{jobs}-{repeat}"
+                start = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "aggregate", "render", str(path), "-o", str(out), "-q",
+                                "--jobs", str(jobs)], check=True, stdout=subprocess.DEVNULL)
+                runs.append(time.perf_counter() - start)
+                digests.setdefault(jobs, _digest(out))
+            seconds[jobs] = statistics.median(runs)
+            print(f"--jobs {jobs}: {seconds[jobs]:6.2f} s  ({len(manifest.clips) / seconds[jobs]:6.1f} clips/s; "
+                  f"runs {', '.join(f'{r:.2f}' for r in runs)})")
+        base = args.jobs[0]
+        for jobs in args.jobs[1:]:
+            print(f"speed-up --jobs {jobs} over --jobs {base}: {seconds[base] / seconds[jobs]:.2f}x")
+        print("shards byte-identical across --jobs:", len(set(digests.values())) == 1)
+
+
+def _digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for shard in sorted(folder.glob("shard-*.h5")):
+        digest.update(shard.read_bytes())
+    return digest.hexdigest()
+
+
+if __name__ == "__main__":
+    main()
