@@ -41,3 +41,24 @@ def demo_shards(demo_manifest, tmp_path_factory):
     manifest = write_manifest(demo_manifest, folder / "demo.parquet")
     render_shards(manifest, folder / "shards", jobs=2, storage=StorageConfig(shard_size=64), progress=False)
     return folder / "shards"
+
+
+@pytest.fixture(scope="session")
+def small_manifest(demo_manifest, tmp_path_factory) -> Path:
+    """Every fifth demo clip (40 clips, all four corpora): enough for several shards, quick to render."""
+    from aggregate.manifest import Manifest, write_manifest
+
+    clips = demo_manifest.clips.iloc[:200:5].reset_index(drop=True)
+    path = tmp_path_factory.mktemp("manifest") / "small.parquet"
+    return write_manifest(Manifest(clips, demo_manifest.rejects, demo_manifest.meta), path)
+
+
+@pytest.fixture(scope="session")
+def reference(small_manifest, tmp_path_factory) -> Path:
+    """The small manifest rendered without interruption by the local pool, 8 clips per shard."""
+    from aggregate.render import render_shards
+    from aggregate.storage import StorageConfig
+
+    out = tmp_path_factory.mktemp("reference") / "shards"
+    render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)
+    return out

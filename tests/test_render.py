@@ -19,28 +19,12 @@ import pytest
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.recipe import FeatureConfig
-from aggregate.manifest import Manifest, write_manifest
+from aggregate.manifest import write_manifest
 from aggregate.render import render_shards
 from aggregate.shards import ShardsFolder, verify_shards
 from aggregate.storage import StorageConfig
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def small_manifest(demo_manifest, tmp_path_factory) -> Path:
-    """Every fifth demo clip (40 clips, all four corpora): enough for several shards, quick to render."""
-    clips = demo_manifest.clips.iloc[:200:5].reset_index(drop=True)
-    path = tmp_path_factory.mktemp("manifest") / "small.parquet"
-    return write_manifest(Manifest(clips, demo_manifest.rejects, demo_manifest.meta), path)
-
-
-@pytest.fixture(scope="module")
-def reference(small_manifest, tmp_path_factory) -> Path:
-    """An uninterrupted render with the local pool."""
-    out = tmp_path_factory.mktemp("reference") / "shards"
-    render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)
-    return out
 
 
 def read_index(folder: Path) -> dict:
@@ -175,3 +159,13 @@ def test_dask_cluster_gives_the_same_shards(reference, small_manifest, tmp_path)
                                progress=False)
     assert result.rendered == 5
     assert read_index(out) == read_index(reference)
+
+
+def test_jobs_change_the_tasks_not_the_bytes(reference, small_manifest, tmp_path):
+    from aggregate.render import chunk_size
+
+    assert chunk_size(400, 2) == 50 and chunk_size(400, 1) == 64 and chunk_size(3, 8) == 1
+    out = tmp_path / "one-job"
+    render_shards(small_manifest, out, jobs=1, storage=StorageConfig(shard_size=8), progress=False)
+    for shard in sorted(reference.glob("shard-*.h5")):
+        assert (out / shard.name).read_bytes() == shard.read_bytes()
