@@ -157,10 +157,10 @@ class ShardsFolder:
             by_shard.setdefault(shard, []).append((row, sample_id))
         out = {}
         for shard, items in sorted(by_shard.items()):
-            handle = self.open_shard(shard)
-            with handle:
+            with self.open_shard(shard) as handle:
+                features = h5.features_of(handle)
                 for row, sample_id in sorted(items):
-                    out[sample_id] = h5.read_rows(handle, [row])["features"][0].astype(np.float32)
+                    out[sample_id] = features[row].astype(np.float32)
         return out
 
     def _read(self, name: str, how):

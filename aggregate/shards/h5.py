@@ -6,6 +6,8 @@ The only module that knows the dataset names. A shard opens with plain h5py::
     labels          (N, 7) uint8 multi-hot, in the order of the attribute ``emotions``
     vote_fractions  (N, 7) float32: votes / raters (the multi-hot for acted corpora)
     sample_id, speaker, corpus, split   (N,) UTF-8 strings
+    emotion/<name>  (N,) uint8, one per emotion: ``labels`` again, under the emotions' names, so that a
+                    reader that knows only HDF5 (Hugging Face's ``hdf5`` builder: a struct column) keeps them
     attrs: format, emotions, feature_config (+ _hash), storage, tool_version, failed
 """
 from __future__ import annotations
@@ -52,6 +54,9 @@ def write(tmp: str, content: ShardContent, recipe: FeatureConfig, storage: Stora
                          data=content.vote_fractions.astype(np.float32).reshape(-1, len(EMOTIONS)))
         for name in STRING_COLUMNS:
             f.create_dataset(name, data=np.array(getattr(content, name), dtype=object), dtype=strings)
+        named = f.create_group("emotion")
+        for column, emotion in enumerate(EMOTIONS):
+            named.create_dataset(emotion, data=content.labels[:, column].astype(np.uint8))
         f.attrs["format"] = FORMAT
         f.attrs["emotions"] = json.dumps(list(EMOTIONS))
         f.attrs["feature_config"] = json.dumps(recipe.to_dict(), sort_keys=True)
@@ -84,6 +89,11 @@ def read_columns(path: Path) -> dict[str, np.ndarray]:
 def read_block(handle: h5py.File, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """(features as stored, labels) of rows start..stop of an open shard."""
     return handle["features"][start:stop], handle["labels"][start:stop]
+
+
+def features_of(handle: h5py.File) -> h5py.Dataset:
+    """The features dataset of an open shard: keep it, looking it up costs as much as a read."""
+    return handle["features"]
 
 
 def read_rows(handle: h5py.File, rows) -> dict[str, np.ndarray]:
