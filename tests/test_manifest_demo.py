@@ -75,8 +75,8 @@ def test_building_twice_gives_the_same_bytes(demo, demo_manifest, tmp_path):
 
 def test_policy_options_change_what_is_kept(demo, demo_manifest):
     counts = demo_manifest.meta["counts"]
-    loose = build_manifest(demo.roots, LabelPolicy(max_labels=7, ravdess_calm_as_neutral=True,
-                                                   ravdess_song=True, max_duration=120), progress=False)
+    loose = build_manifest(demo.roots, LabelPolicy(max_labels=7, max_duration=120, options={
+        "ravdess_calm_as_neutral": True, "ravdess_song": True}), progress=False)
     loose_counts = loose.meta["counts"]
     for corpus, reason in [("crema-d", "too_many_labels"), ("iemocap", "too_many_labels"),
                            ("ravdess", "label_outside_vocabulary"), ("ravdess", "not_speech"),
