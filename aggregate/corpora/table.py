@@ -38,11 +38,15 @@ class Table:
     name: str
     path: Path  # absolute
     rows: pd.DataFrame  # every cell as text
-    first_line: int  # the line (CSV) or row number (Parquet) of the first row, for messages
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    def where(self, i: int) -> str:
+        """Row ``i`` (from 0) as a person finds it: the line of a CSV file (after the header), the row of a Parquet one."""
+        return f"{self.path.name} row {i + 1}" if self.path.suffix.lower() in (".parquet", ".pq") \
+            else f"{self.path.name} line {i + 2}"
 
 
 def read(name: str, path: Path | str) -> Table:
@@ -65,7 +69,7 @@ def read(name: str, path: Path | str) -> Table:
         raise InputError(f"table {name}: cannot read {given} as {kind} ({' '.join(str(err).split())})") from None
     frame = frame.astype("string").fillna("")
     frame.columns = [str(c).strip() for c in frame.columns]
-    table = Table(name, given.resolve(), frame, 1 if parquet else 2)
+    table = Table(name, given.resolve(), frame)
     _check_columns(table)
     return table
 
@@ -96,24 +100,23 @@ def _check_columns(table: Table) -> None:
 def parse(table: Table) -> Parsed:
     """One candidate per row; a second row listing the same file is rejected as a duplicate."""
     rows = table.rows.to_dict("records")
-    paths = [_file(table, row["path"], table.first_line + i) for i, row in enumerate(rows)]
+    paths = [_file(table, row["path"], i) for i, row in enumerate(rows)]
     stems = [p.stem for p in paths]
     by_stem = len(set(stems)) == len(stems)  # ids by stem when that is unambiguous, else by path
-    candidates, first_line = [], {}
+    candidates, first_row = [], {}
     for i, (row, path) in enumerate(zip(rows, paths)):
-        line = table.first_line + i
         clip_id = path.stem if by_stem else _id_path(table.folder, path)
-        candidate = _candidate(table, row, path, line, f"{table.name}/{clip_id}")
-        seen = first_line.setdefault(path, line)
-        if seen != line:
-            candidate.reject, candidate.detail = "duplicate", f"line {line} lists the same file as line {seen}"
+        candidate = _candidate(table, row, path, i, f"{table.name}/{clip_id}")
+        seen = first_row.setdefault(path, i)
+        if seen != i:
+            candidate.reject, candidate.detail = "duplicate", f"{table.where(i)} lists the same file as {table.where(seen)}"
         candidates.append(candidate)
     return Parsed(candidates, [f"{len(rows)} rows in {table.path}"])
 
 
-def _file(table: Table, cell: str, line: int) -> Path:
+def _file(table: Table, cell: str, i: int) -> Path:
     if not cell.strip():
-        raise InputError(f"table {table.name}: {table.path} line {line}: empty path; give the audio file")
+        raise InputError(f"table {table.name}: {table.folder / table.where(i)}: empty path; give the audio file")
     path = Path(cell.strip()).expanduser()
     return path if path.is_absolute() else table.folder / path
 
@@ -126,15 +129,15 @@ def _id_path(folder: Path, path: Path) -> str:
     return path.with_suffix("").as_posix().lstrip("/")
 
 
-def _candidate(table: Table, row: dict, path: Path, line: int, sample_id: str) -> Candidate:
-    where = f"{table.path.name} line {line}"
+def _candidate(table: Table, row: dict, path: Path, i: int, sample_id: str) -> Candidate:
+    where = table.where(i)
     speaker = row["speaker"].strip()
     if not speaker:
-        raise InputError(f"table {table.name}: {table.path} line {line}: empty speaker; every row needs one "
+        raise InputError(f"table {table.name}: {table.folder / where}: empty speaker; every row needs one "
                           "(the splits keep a speaker's clips together)")
     gender = row.get("gender", "").strip().lower()
     if gender not in GENDERS:
-        raise InputError(f"table {table.name}: {table.path} line {line}: gender {row['gender']!r} is not "
+        raise InputError(f"table {table.name}: {table.folder / where}: gender {row['gender']!r} is not "
                           "female, male, f, m or empty")
     clip = Candidate(path, sample_id=sample_id, speaker=f"{table.name}:{speaker}", gender=GENDERS[gender])
     if not path.is_file():
