@@ -38,7 +38,36 @@ def probe(path: Path) -> tuple[AudioInfo | None, str | None, str]:
     info = AudioInfo(int(header.samplerate), int(header.channels), int(header.frames), str(header.format))
     if info.frames == 0:
         return info, "empty", "the header declares no samples"
+    try:
+        missing = _missing_wav_bytes(path, size) if info.format == "WAV" else 0
+    except OSError as err:
+        return None, "unreadable", f"cannot read its header: {err.strerror or err}"
+    if missing:
+        return info, "truncated", f"the data chunk declares {missing} bytes more than the file holds; copy it again"
     return info, None, ""
+
+
+def _missing_wav_bytes(path: Path, size: int) -> int:
+    """How many bytes of its data chunk a RIFF/WAVE file lacks (0 when whole or unknowable).
+
+    libsndfile quietly reads what is there, so its frame count cannot tell a cut file from
+    a whole one; the data chunk's declared size in the header can. Reads a few header bytes.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":  # RF64, RIFX (big-endian): left to libsndfile
+            return 0
+        offset = 12
+        while offset + 8 <= size:
+            handle.seek(offset)
+            chunk = handle.read(8)
+            declared = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                if declared in (0, 0xFFFFFFFF):  # a streamed file: size left open by its writer
+                    return 0
+                return max(0, declared - (size - offset - 8))
+            offset += 8 + declared + (declared & 1)
+    return 0
 
 
 def why_unreadable(path: Path, err: Exception) -> str:

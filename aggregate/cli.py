@@ -6,8 +6,8 @@ import os
 import shlex
 from pathlib import Path
 
-from .corpora import CORPORA
-from .emotions import LabelPolicy
+from .corpora import CORPORA, OPTIONS
+from .emotions import LabelPolicy, option_key
 from .errors import InputError, run_command
 from .options import add_options, from_options
 from .storage import StorageConfig
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m aggregate",
-        description="Turn IEMOCAP, CREMA-D, TESS and RAVDESS, as they ship, into one training set.",
+        description=f"Turn {', '.join(m.TITLE for m in CORPORA.values())} (as they ship) and corpora listed "
+                    "in tables into one training set.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -38,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
                     "Each folder may be the one the archive unpacks to or the folder that holds it.")
     for name, module in CORPORA.items():
         build.add_argument(f"--{name}", metavar="DIR", type=Path, help=f"{module.EXPECTED}")
+    build.add_argument("--table", action="append", default=[], metavar="NAME=PATH",
+                       help="a corpus without a module: a CSV or Parquet table with columns path, speaker, "
+                            "emotion | labels | votes_<emotion> (and n_raters), optional gender; its speakers "
+                            "and ids are prefixed with NAME (repeatable; see docs/adding-a-corpus.md)")
     build.add_argument("-o", "--output", type=Path, default=DEFAULT_MANIFEST,
                        help=f"manifest to write (default: {DEFAULT_MANIFEST})")
     _add_policy_options(build)
@@ -97,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
-        description="Write small synthetic corpora in the four native layouts (defects included) "
+        description="Write small synthetic corpora in the native layouts of the built-in corpora (defects included) "
                     "and build their manifest, printing the command each stage stands for.")
     demo.add_argument("--dir", type=Path, default=Path("demo"),
                       help="where the demo corpora go (default: demo/)")
@@ -119,34 +124,26 @@ def _add_policy_options(parser: argparse.ArgumentParser) -> None:
                        help=f"reject clips with more labels than this (default: {d.max_labels})")
     group.add_argument("--max-duration", type=float, default=d.max_duration,
                        help=f"reject files longer than this many seconds (default: {d.max_duration:g})")
-    group.add_argument("--iemocap-self-evaluations", action=argparse.BooleanOptionalAction,
-                       default=d.iemocap_self_evaluations,
-                       help="count the IEMOCAP actors' own ratings (C-F1, C-M1) as votes")
-    group.add_argument("--iemocap-excited-as-happy", action=argparse.BooleanOptionalAction,
-                       default=d.iemocap_excited_as_happy, help="count IEMOCAP 'Excited' as happy")
-    group.add_argument("--ravdess-calm-as-neutral", action=argparse.BooleanOptionalAction,
-                       default=d.ravdess_calm_as_neutral,
-                       help="label RAVDESS 'calm' clips neutral instead of rejecting them")
-    group.add_argument("--ravdess-song", action=argparse.BooleanOptionalAction, default=d.ravdess_song,
-                       help="keep RAVDESS sung clips (vocal channel 02)")
+    for name, module in CORPORA.items():  # each corpus' own choices, as its unit declares them
+        for option in module.OPTIONS:
+            group.add_argument(f"--{name}-{option.name.replace('_', '-')}", dest=option_key(name, option.name),
+                               action=argparse.BooleanOptionalAction, default=option.default, help=option.help)
 
 
 def _policy(args: argparse.Namespace) -> LabelPolicy:
     try:
-        return LabelPolicy(
-            min_votes=args.min_votes, max_labels=args.max_labels, max_duration=args.max_duration,
-            iemocap_self_evaluations=args.iemocap_self_evaluations,
-            iemocap_excited_as_happy=args.iemocap_excited_as_happy,
-            ravdess_calm_as_neutral=args.ravdess_calm_as_neutral, ravdess_song=args.ravdess_song)
+        return LabelPolicy(min_votes=args.min_votes, max_labels=args.max_labels, max_duration=args.max_duration,
+                           options={key: vars(args)[key] for key in OPTIONS})
     except ValueError as err:
         raise InputError(str(err)) from None
 
 
-def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0) -> None:
+def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
+                     tables: dict | None = None) -> None:
     from .manifest import build_manifest, rejects_path, summarize, write_manifest
     from .splits import SplitConfig
 
-    manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed))
+    manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
     write_manifest(manifest, output)
     print(summarize(manifest))
     print(f"\nwrote {output} ({len(manifest.clips)} clips) and {rejects_path(output)} "
@@ -154,11 +151,11 @@ def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: b
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
-    roots = {name: getattr(args, name.replace("-", "_")) for name in CORPORA}
+    roots = {name: vars(args)[name.replace("-", "_")] for name in CORPORA}
     roots = {name: root for name, root in roots.items() if root is not None}
-    if not roots:
-        raise InputError("no corpus given: pass at least one of " + ", ".join(f"--{c} DIR" for c in CORPORA))
-    _build_and_write(roots, _policy(args), args.output, progress=not args.quiet, split_seed=args.split_seed)
+    tables = _pairs(args.table, "--table", unique=True)
+    _build_and_write(roots, _policy(args), args.output, progress=not args.quiet, split_seed=args.split_seed,
+                     tables=tables)
     return 0
 
 
@@ -188,12 +185,14 @@ def _run_demo(args: argparse.Namespace) -> int:
     return status or verify_status
 
 
-def _pairs(values: list[str], option: str) -> dict[str, str]:
+def _pairs(values: list[str], option: str, unique: bool = False) -> dict[str, str]:
     pairs = {}
     for value in values:
         key, sep, rest = value.partition("=")
         if not sep or not key:
             raise InputError(f"{option} {value!r}: expected NAME=VALUE")
+        if unique and key.strip() in pairs:
+            raise InputError(f"{option} {key.strip()} is given twice; give each name once")
         pairs[key.strip()] = rest.strip()
     return pairs
 

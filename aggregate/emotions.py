@@ -5,7 +5,7 @@ manifest column, shard array and model output follows ``EMOTIONS``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happy", "sad", "surprise")
@@ -16,15 +16,15 @@ class LabelPolicy:
     """Every choice that decides which clips are kept and with which labels.
 
     The whole policy is stored in the manifest, so a manifest says how it was made.
+    ``options`` holds the choices a single corpus declares (its ``OPTIONS``), keyed
+    ``<corpus>_<option>`` (``ravdess_calm_as_neutral``); one left out takes the corpus'
+    default, so ``options`` always ends up holding every declared option.
     """
 
     min_votes: int = 1  # an emotion is present when at least this many raters named it
     max_labels: int = 3  # clips with more labels than this are ambiguous and rejected
     max_duration: float = 40.0  # seconds; longer files are defects (a CREMA-D clip lasts a minute)
-    iemocap_self_evaluations: bool = False  # count the actors' own C-F1/C-M1 ratings as votes
-    iemocap_excited_as_happy: bool = True  # IEMOCAP's "Excited" is a vote for happy
-    ravdess_calm_as_neutral: bool = False  # RAVDESS "calm" is outside the vocabulary unless mapped
-    ravdess_song: bool = False  # RAVDESS sung clips (vocal channel 02) are not speech
+    options: Mapping[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.min_votes < 1:
@@ -33,14 +33,36 @@ class LabelPolicy:
             raise ValueError(f"max_labels must be at least 1, got {self.max_labels}")
         if self.max_duration <= 0:
             raise ValueError(f"max_duration must be positive, got {self.max_duration}")
+        from .corpora import OPTIONS  # here, not at the top: the corpus units import this module
+
+        unknown = sorted(set(self.options) - set(OPTIONS))
+        if unknown:
+            raise ValueError(f"unknown corpus option {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
+        object.__setattr__(self, "options", {key: bool(self.options.get(key, option.default))
+                                             for key, option in OPTIONS.items()})
+
+    def option(self, corpus: str, name: str) -> bool:
+        """A corpus' own choice, e.g. ``policy.option("ravdess", "song")``."""
+        return self.options[option_key(corpus, name)]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Flat, as stored in the manifest: the shared fields, then every corpus option."""
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
+        return {**shared, **self.options}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "LabelPolicy":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """The policy of ``to_dict``; options of corpora this version no longer has are dropped."""
+        from .corpora import OPTIONS
+
+        shared = {f.name for f in fields(cls)} - {"options"}
+        return cls(**{k: v for k, v in data.items() if k in shared},
+                   options={k: v for k, v in data.items() if k in OPTIONS})
+
+
+def option_key(corpus: str, name: str) -> str:
+    """``("crema-d", "x")`` -> ``"crema_d_x"``: the policy key; the flag is ``--crema-d-x``."""
+    return f"{corpus.replace('-', '_')}_{name}"
 
 
 def labels_from_votes(votes: Mapping[str, int | None], min_votes: int) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """The manifest: one row per kept clip, a rejects table, and how both were made.
 
-``build_manifest`` runs every corpus parser, reads each file's audio header,
-applies the label policy and splits the files into kept rows and rejects, so
-that every .wav under the roots ends in exactly one of the two tables.
+``build_manifest`` runs every corpus parser (and reads every ``--table``), reads
+each file's audio header, applies the label policy and splits the files into
+kept rows and rejects, so that every .wav under the roots, and every file a
+table lists, ends in exactly one of the two tables.
 ``write_manifest`` stores the rows as Parquet (the policy, roots and counts in
 the file's metadata) and the rejects as CSV beside it; ``read_manifest`` reads
 them back. The columns are documented in docs/manifest.md.
@@ -12,7 +13,9 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -21,8 +24,8 @@ from tqdm import tqdm
 
 from . import __version__
 from .audio import probe
-from .corpora import CORPORA
-from .corpora.base import REASONS, Candidate
+from .corpora import CORPORA, table
+from .corpora.base import REASONS, Candidate, Parsed, is_utf8, printable
 from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
 from .errors import InputError
 from .files import atomic_write
@@ -30,8 +33,8 @@ from .splits import SplitConfig, assign_splits, summarize_splits
 
 METADATA_KEY = b"aggregate"
 
-# The schema, in column order. Nullable dtypes (capitalised) where a corpus may lack the value.
-COLUMNS: dict[str, str] = {
+# The columns every row has, in order. Nullable dtypes (capitalised) where a corpus may lack the value.
+SHARED_COLUMNS: dict[str, str] = {
     "sample_id": "string", "corpus": "string", "path": "string",
     "speaker": "string", "gender": "string",
     "duration": "float64", "sample_rate": "int32", "channels": "int16", "frames": "int64", "format": "string",
@@ -39,14 +42,21 @@ COLUMNS: dict[str, str] = {
     **{f"label_{e}": "int8" for e in EMOTIONS},
     **{f"votes_{e}": "Int16" for e in EMOTIONS},
     "n_raters": "Int16", "acted_label": "string",
-    # the corpora's own fields
-    "statement": "string", "intensity": "string", "repetition": "Int8", "vocal_channel": "string",
-    "word": "string", "age": "Int16",
-    "session": "Int8", "dialog": "string", "mode": "string", "consensus_label": "string",
-    "start": "Float64", "end": "Float64", "valence": "Float64", "arousal": "Float64", "dominance": "Float64",
-    # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
-    "split": "string",
 }
+
+
+def _schema() -> dict[str, str]:
+    """The shared columns, each corpus' own (as its unit declares them, in registry order), then split."""
+    columns = dict(SHARED_COLUMNS)
+    for name, unit in CORPORA.items():
+        for column, dtype in unit.COLUMNS.items():
+            if columns.setdefault(column, dtype) != dtype:
+                raise TypeError(f"corpus {name} declares column {column} as {dtype}, an earlier one as {columns[column]}")
+    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
+    return columns
+
+
+COLUMNS: dict[str, str] = _schema()
 REJECT_COLUMNS = ["corpus", "path", "reason", "detail", "sample_id"]
 
 
@@ -57,46 +67,73 @@ class Manifest:
     meta: dict = field(default_factory=dict)
 
 
-def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy = LabelPolicy(),
-                   progress: bool = True, split: SplitConfig = SplitConfig()) -> Manifest:
-    """Parse the corpora under ``roots`` (corpus name -> folder) into kept clips and rejects."""
-    unknown = sorted(set(roots) - set(CORPORA))
-    if unknown:
-        raise InputError(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)}")
-    if not roots:
-        raise InputError("no corpus given: pass at least one of " + ", ".join(f"--{c}" for c in CORPORA))
-    # Check every root before the slow part, so a typo in the last one fails at once.
-    located = {name: CORPORA[name].locate(roots[name]) for name in CORPORA if name in roots}
+@dataclass(frozen=True)
+class _Source:
+    """One corpus to parse: a registered unit's folder or a table (``--table NAME=PATH``)."""
 
+    name: str
+    root: Path  # the folder manifest paths are relative to
+    parse: Callable[[], Parsed]
+    columns: dict[str, str]  # the corpus' own columns
+
+
+def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy | None = None, progress: bool = True,
+                   split: SplitConfig = SplitConfig(), tables: dict[str, Path | str] | None = None) -> Manifest:
+    """Parse the corpora under ``roots`` (corpus name -> folder) and the ``tables`` (name -> CSV or
+    Parquet file, see ``corpora.table``) into kept clips and rejects."""
+    policy = policy or LabelPolicy()
+    sources = _sources(roots, tables or {}, policy)
     clips, rejects, notes = [], [], {}
-    for name, root in located.items():
-        parsed = CORPORA[name].parse(root, policy)
+    for source in sources:
+        parsed = source.parse()
         if not parsed.candidates:
-            raise InputError(f"{name}: no .wav file under {root}; is the audio unpacked there?")
-        notes[name] = parsed.notes
-        headers = _probe_all([c.path for c in parsed.candidates], name, progress)
+            raise InputError(f"{source.name}: no .wav file under {source.root}; is the audio unpacked there?")
+        notes[source.name] = parsed.notes
+        headers = _probe_all([c.path for c in parsed.candidates], source.name, progress)
         kept_here = []
         for candidate, (info, audio_reason, audio_detail) in zip(parsed.candidates, headers):
             reason, detail, labels = _judge(candidate, info, audio_reason, audio_detail, policy)
             if reason:
-                rejects.append(_reject_row(name, root, candidate, reason, detail))
+                rejects.append(_reject_row(source, candidate, reason, detail))
             else:
-                kept_here.append(_clip_row(name, root, candidate, info, labels))
+                kept_here.append((_clip_row(source, candidate, info, labels), candidate.canonical))
         kept, duplicates = _drop_duplicates(kept_here)
         clips.extend(kept)
         rejects.extend(duplicates)
 
     clips_df = pd.DataFrame(clips, columns=list(COLUMNS))
     clips_df["split"] = assign_splits(clips_df, split) if clips else []
-    clips_df = _as_schema(clips_df)
+    clips_df = _as_schema(clips_df, [s.name for s in sources])
     rejects_df = pd.DataFrame(rejects, columns=REJECT_COLUMNS).astype("string")
     rejects_df = rejects_df.sort_values(["corpus", "path"], kind="stable").reset_index(drop=True)
     meta = {
         "tool": "aggregate", "version": __version__, "emotions": list(EMOTIONS),
-        "policy": policy.to_dict(), "split": split.to_dict(), "roots": {n: str(r) for n, r in located.items()},
-        "counts": _counts(clips_df, rejects_df, located), "notes": notes,
+        "policy": policy.to_dict(), "split": split.to_dict(), "roots": {s.name: str(s.root) for s in sources},
+        "counts": _counts(clips_df, rejects_df, [s.name for s in sources]), "notes": notes,
     }
+    if tables:
+        meta["tables"] = {name: str(Path(path).expanduser().resolve()) for name, path in tables.items()}
     return Manifest(clips_df, rejects_df, meta)
+
+
+def _sources(roots: dict[str, Path | str], tables: dict[str, Path | str], policy: LabelPolicy) -> list[_Source]:
+    """Every corpus to parse, registered ones first in registry order, then the tables as given.
+    Every root and table is checked before the slow part, so a typo in the last one fails at once."""
+    unknown = sorted(set(roots) - set(CORPORA))
+    if unknown:
+        raise InputError(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)}")
+    if not roots and not tables:
+        raise InputError("no corpus given: pass at least one of "
+                         + ", ".join(f"--{c} DIR" for c in CORPORA) + " or --table NAME=PATH")
+    sources = []
+    for name, unit in CORPORA.items():
+        if name in roots:
+            root = unit.locate(roots[name])
+            sources.append(_Source(name, root, partial(unit.parse, root, policy), unit.COLUMNS))
+    for name, path in tables.items():
+        rows = table.read(name, path)
+        sources.append(_Source(name, rows.folder, partial(table.parse, rows), {}))
+    return sources
 
 
 def _probe_all(paths: list[Path], corpus: str, progress: bool) -> list:
@@ -116,6 +153,8 @@ def _probe_all(paths: list[Path], corpus: str, progress: bool) -> list:
 def _judge(candidate: Candidate, info, audio_reason, audio_detail, policy: LabelPolicy):
     """The reject reason (the first in REASONS order) and detail, or the clip's labels."""
     problems = []
+    if not is_utf8(candidate.path):
+        problems.append(("name_not_utf8", "rename the file (or its folder) to a UTF-8 name"))
     if audio_reason:
         problems.append((audio_reason, audio_detail))
     elif info.duration > policy.max_duration:
@@ -134,33 +173,48 @@ def _judge(candidate: Candidate, info, audio_reason, audio_detail, policy: Label
 
 
 def _labels(candidate: Candidate, policy: LabelPolicy):
-    if candidate.votes is None:  # an acted corpus: one label, the intended emotion
+    if candidate.labels is not None:  # labels given outright (a table's `labels` column)
+        outside = [w for w in candidate.labels if w not in EMOTIONS]
+        if outside or not candidate.labels:
+            what = f"'{outside[0]}' is not one of the seven" if outside else "no label given"
+            return (), ("label_outside_vocabulary", what)
+        labels = tuple(e for e in EMOTIONS if e in candidate.labels)
+    elif candidate.votes is None:  # an acted corpus: one label, the intended emotion
         if candidate.acted in EMOTIONS:
             return (candidate.acted,), None
         return (), ("label_outside_vocabulary", f"acted emotion '{candidate.acted}' is not one of the seven")
-    labels = labels_from_votes(candidate.votes, policy.min_votes)
-    if not labels:
-        if labels_from_votes(candidate.votes, 1):
-            return (), ("label_outside_vocabulary", f"no emotion got min_votes={policy.min_votes} votes")
-        return (), ("label_outside_vocabulary", "the raters named only emotions outside the seven")
+    else:
+        labels = labels_from_votes(candidate.votes, policy.min_votes)
+        if not labels:
+            if labels_from_votes(candidate.votes, 1):
+                return (), ("label_outside_vocabulary", f"no emotion got min_votes={policy.min_votes} votes")
+            return (), ("label_outside_vocabulary", "the raters named only emotions outside the seven")
     if len(labels) > policy.max_labels:
         return (), ("too_many_labels",
                     f"{len(labels)} labels ({'|'.join(labels)}) > max_labels {policy.max_labels}")
     return labels, None
 
 
+
 def _relative(root: Path, path: Path) -> str:
-    return path.relative_to(root).as_posix()
+    """The path as stored: relative to the root (POSIX), absolute when outside it (a table may list
+    such files); bytes that are not UTF-8 escaped, so the row can be written at all."""
+    try:
+        path = path.relative_to(root)
+    except ValueError:
+        pass
+    return printable(path.as_posix())
 
 
-def _reject_row(corpus: str, root: Path, candidate: Candidate, reason: str, detail: str) -> dict:
-    return {"corpus": corpus, "path": _relative(root, candidate.path), "reason": reason,
-            "detail": detail, "sample_id": candidate.sample_id}
+def _reject_row(source: _Source, candidate: Candidate, reason: str, detail: str) -> dict:
+    sample_id = None if candidate.sample_id is None else printable(candidate.sample_id)
+    return {"corpus": source.name, "path": _relative(source.root, candidate.path), "reason": reason,
+            "detail": detail, "sample_id": sample_id}
 
 
-def _clip_row(corpus: str, root: Path, c: Candidate, info, labels: tuple[str, ...]) -> dict:
+def _clip_row(source: _Source, c: Candidate, info, labels: tuple[str, ...]) -> dict:
     row = {
-        "sample_id": c.sample_id, "corpus": corpus, "path": _relative(root, c.path),
+        "sample_id": c.sample_id, "corpus": source.name, "path": _relative(source.root, c.path),
         "speaker": c.speaker, "gender": c.gender,
         "duration": info.duration, "sample_rate": info.sample_rate, "channels": info.channels,
         "frames": info.frames, "format": info.format,
@@ -169,35 +223,40 @@ def _clip_row(corpus: str, root: Path, c: Candidate, info, labels: tuple[str, ..
         **{f"votes_{e}": (c.votes or {}).get(e) for e in EMOTIONS},
         "n_raters": c.n_raters, "acted_label": c.acted,
     }
-    unexpected = set(c.fields) - set(COLUMNS)
-    assert not unexpected, f"parser field(s) {unexpected} missing from manifest.COLUMNS"
+    undeclared = set(c.fields) - set(source.columns)
+    assert not undeclared, f"{source.name} parser field(s) {undeclared} missing from its unit's COLUMNS"
     row.update(c.fields)
     return row
 
 
-def _drop_duplicates(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Keep one row per sample id: the copy nearest the root (a nested second copy loses)."""
-    rows = sorted(rows, key=lambda r: (r["path"].count("/"), r["path"]))
-    kept, duplicates = {}, []
-    for row in rows:
-        first = kept.setdefault(row["sample_id"], row)
+def _drop_duplicates(rows: list[tuple[dict, bool]]) -> tuple[list[dict], list[dict]]:
+    """Keep one row per sample id: a copy in the corpus' own layout over a stray one (``Actor_02/``
+    over ``Actor_02 copy/``), then the copy nearest the root (a nested second tree loses).
+    ``rows`` are (row, whether its file is in the corpus' own layout)."""
+    rows = sorted(rows, key=lambda r: (not r[1], r[0]["path"].count("/"), r[0]["path"]))
+    kept: dict[str, tuple[dict, bool]] = {}
+    duplicates = []
+    for row, canonical in rows:
+        first, first_canonical = kept.setdefault(row["sample_id"], (row, canonical))
         if first is not row:
+            why = "in the corpus' own layout" if first_canonical and not canonical else "nearer the root"
             duplicates.append({"corpus": row["corpus"], "path": row["path"], "reason": "duplicate",
-                               "detail": f"same clip as {first['path']}", "sample_id": row["sample_id"]})
-    return sorted(kept.values(), key=lambda r: r["sample_id"]), duplicates
+                               "detail": f"same clip as {first['path']}, the copy {why}",
+                               "sample_id": row["sample_id"]})
+    return sorted((row for row, _ in kept.values()), key=lambda r: r["sample_id"]), duplicates
 
 
-def _as_schema(frame: pd.DataFrame) -> pd.DataFrame:
+def _as_schema(frame: pd.DataFrame, corpora: list[str]) -> pd.DataFrame:
     frame = frame.astype(COLUMNS)
-    order = {name: i for i, name in enumerate(CORPORA)}
+    order = {name: i for i, name in enumerate(corpora)}
     frame = frame.sort_values("sample_id", kind="stable")
     frame = frame.sort_values("corpus", key=lambda s: s.map(order), kind="stable")
     return frame.reset_index(drop=True)
 
 
-def _counts(clips: pd.DataFrame, rejects: pd.DataFrame, located: dict) -> dict:
+def _counts(clips: pd.DataFrame, rejects: pd.DataFrame, corpora: list[str]) -> dict:
     counts = {}
-    for name in located:
+    for name in corpora:
         mine = clips[clips["corpus"] == name]
         reasons = rejects.loc[rejects["corpus"] == name, "reason"].value_counts()
         counts[name] = {
@@ -239,7 +298,8 @@ def read_manifest(path: Path | str) -> Manifest:
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
         raise InputError(f"{path} is a Parquet file but not a manifest written by this tool")
-    clips = table.to_pandas().astype(COLUMNS)
+    clips = table.to_pandas()
+    clips = clips.astype({c: dtype for c, dtype in COLUMNS.items() if c in clips})
     rejects_file = rejects_path(path)
     if rejects_file.is_file():
         rejects = pd.read_csv(rejects_file, dtype="string", keep_default_na=False, na_values=[""])

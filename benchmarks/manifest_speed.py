@@ -15,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from aggregate.corpora.crema_d_demo import write_crema_d
+from aggregate.corpora.iemocap_demo import write_iemocap
+from aggregate.corpora.ravdess_demo import write_ravdess
+from aggregate.corpora.tess_demo import TESS_DIR, write_tess
 from aggregate.manifest import build_manifest, write_manifest
-from aggregate.synth import TESS_DIR, write_crema_d, write_iemocap, write_ravdess, write_tess
 
 
 def write_full_size(out: Path, seconds_scale: float) -> dict[str, Path]:

@@ -76,7 +76,7 @@ def test_external_evaluators_give_the_votes(iemocap):
 
 
 def test_policy_options_change_iemocap_labels(iemocap):
-    policy = LabelPolicy(iemocap_self_evaluations=True, iemocap_excited_as_happy=False, max_labels=4)
+    policy = LabelPolicy(max_labels=4, options={"iemocap_self_evaluations": True, "iemocap_excited_as_happy": False})
     clips, _ = _by_turn(build_manifest({"iemocap": iemocap}, policy, progress=False))
     assert clips.loc["iemocap/Ses01F_script02_2_F000", "labels"] == "neutral|fear|sad"
     assert clips.loc["iemocap/Ses01F_script02_2_F000", "n_raters"] == 3

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from aggregate.corpora import CORPORA
 from aggregate.corpora.base import list_wavs
 from aggregate.emotions import EMOTIONS, LabelPolicy
 from aggregate.manifest import build_manifest, read_manifest, write_manifest
@@ -44,15 +45,15 @@ def test_rows_are_consistent(demo_manifest):
     assert (multi_hot.sum(axis=1) == clips["n_labels"]).all()
     assert clips["n_labels"].between(1, 3).all()
     assert (clips["duration"] > 0).all() and (clips["duration"] <= 40).all()
-    assert set(clips["corpus"]) == {"iemocap", "crema-d", "tess", "ravdess"}
+    assert set(clips["corpus"]) == set(CORPORA)
     # speakers are unique across corpora: no id is shared by two corpora
     assert clips.groupby("speaker")["corpus"].nunique().max() == 1
-    voted = clips[clips["corpus"].isin(["iemocap", "crema-d"])]
+    voted = clips[clips["corpus"].isin([name for name, unit in CORPORA.items() if unit.VOTED])]
     assert voted["n_raters"].notna().all()
     for e in EMOTIONS:  # a present emotion has at least min_votes votes
         present = voted[voted[f"label_{e}"] == 1]
         assert (present[f"votes_{e}"].fillna(0) >= 1).all()
-    acted = clips[clips["corpus"].isin(["tess", "ravdess"])]
+    acted = clips[clips["corpus"].isin([name for name, unit in CORPORA.items() if not unit.VOTED])]
     assert acted["n_raters"].isna().all() and (acted["labels"] == acted["acted_label"]).all()
 
 
@@ -63,7 +64,7 @@ def test_write_read_round_trip_keeps_rows_and_policy(demo_manifest, tmp_path):
     pd.testing.assert_frame_equal(back.rejects, demo_manifest.rejects)
     assert back.meta["policy"] == LabelPolicy().to_dict()
     assert back.meta["emotions"] == list(EMOTIONS)
-    assert set(back.meta["roots"]) == {"iemocap", "crema-d", "tess", "ravdess"}
+    assert set(back.meta["roots"]) == set(CORPORA)
 
 
 def test_building_twice_gives_the_same_bytes(demo, demo_manifest, tmp_path):
@@ -75,8 +76,8 @@ def test_building_twice_gives_the_same_bytes(demo, demo_manifest, tmp_path):
 
 def test_policy_options_change_what_is_kept(demo, demo_manifest):
     counts = demo_manifest.meta["counts"]
-    loose = build_manifest(demo.roots, LabelPolicy(max_labels=7, ravdess_calm_as_neutral=True,
-                                                   ravdess_song=True, max_duration=120), progress=False)
+    loose = build_manifest(demo.roots, LabelPolicy(max_labels=7, max_duration=120, options={
+        "ravdess_calm_as_neutral": True, "ravdess_song": True}), progress=False)
     loose_counts = loose.meta["counts"]
     for corpus, reason in [("crema-d", "too_many_labels"), ("iemocap", "too_many_labels"),
                            ("ravdess", "label_outside_vocabulary"), ("ravdess", "not_speech"),

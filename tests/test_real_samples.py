@@ -43,7 +43,7 @@ def test_ravdess_stereo_calm_clip_is_read_and_kept_when_calm_maps_to_neutral(sha
     root = shared_data / "ravdess-sample"
     info, reason, _ = probe(root / "Actor_01" / "03-01-02-01-01-02-01.wav")
     assert reason is None and info.channels == 2
-    manifest = build_manifest({"ravdess": root}, LabelPolicy(ravdess_calm_as_neutral=True), progress=False)
+    manifest = build_manifest({"ravdess": root}, LabelPolicy(options={"ravdess_calm_as_neutral": True}), progress=False)
     assert len(manifest.clips) == 60 and manifest.rejects.empty
     assert (manifest.clips["labels"] == "neutral").sum() == 4 + 8
 

@@ -1,4 +1,4 @@
-"""What every corpus parser shares: the candidate record, reject reasons, root finding."""
+"""What every corpus unit shares: its option type, the candidate record, reject reasons, file finding."""
 from __future__ import annotations
 
 import os
@@ -9,19 +9,33 @@ from typing import Callable
 from ..errors import InputError
 
 # Reject reasons, in priority order: a file with several problems gets the first.
-# Audio defects come first because they make every other question moot.
+# A file that is not there or cannot be named comes first; then audio defects, because
+# they make every other question moot.
 REASONS: dict[str, str] = {
+    "missing": "listed in a table but no such file",
+    "name_not_utf8": "the file name is not valid UTF-8, so it cannot be stored in the manifest",
     "unreadable": "not readable as audio (corrupt, git-lfs pointer, macOS metadata twin)",
+    "truncated": "the audio data is shorter than its header says (an interrupted copy or download)",
     "empty": "audio with no samples",
     "too_long": "longer than the policy's max_duration",
     "not_speech": "not speech (RAVDESS song)",
     "not_a_clip": "not a clip (a whole-dialog recording)",
     "name_not_understood": "file name does not follow the corpus' naming scheme",
     "no_votes": "no rating found for this clip",
+    "malformed_rating": "the clip's rating entry does not parse or is impossible (file and line in the detail)",
     "label_outside_vocabulary": "no label in the seven-emotion vocabulary",
     "too_many_labels": "more labels than the policy's max_labels",
     "duplicate": "a second copy of a clip already kept",
 }
+
+
+@dataclass(frozen=True)
+class Option:
+    """A yes/no label-policy choice one corpus understands; its flag is ``--<corpus>-<name>``."""
+
+    name: str  # snake_case, e.g. "calm_as_neutral"
+    default: bool
+    help: str  # one line for --help and docs/labels.md
 
 
 @dataclass
@@ -33,9 +47,11 @@ class Candidate:
     speaker: str | None = None  # "<corpus>:<local id>": unique across corpora
     gender: str | None = None  # "female" | "male"
     acted: str | None = None  # intended emotion: a vocabulary word, or the native word if outside
+    labels: tuple[str, ...] | None = None  # labels given outright (a table's `labels` column)
     votes: dict[str, int | None] | None = None  # per emotion; None = not offered to raters
     n_raters: int | None = None
     fields: dict = field(default_factory=dict)  # the corpus' own columns (sentence, intensity, ...)
+    canonical: bool = True  # False: a stray copy outside the corpus' own layout (loses to a canonical one)
     reject: str | None = None  # a key of REASONS, when the parser already knows
     detail: str = ""
 
@@ -49,12 +65,34 @@ class Parsed:
 
 
 def list_wavs(root: Path) -> list[Path]:
-    """Every .wav file under root (any case), sorted, so runs are deterministic."""
-    found = []
-    for folder, dirs, files in os.walk(root):
+    """Every .wav file under root (any case), sorted, so runs are deterministic.
+
+    Symlinked folders are followed (a speaker folder linked in from elsewhere is still that
+    speaker), each real folder once, so a link back up the tree cannot loop.
+    """
+    found, seen = [], set()
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
         dirs.sort()
         found.extend(Path(folder, f) for f in files if f.lower().endswith(".wav"))
     return sorted(found)
+
+
+def printable(path: Path | str) -> str:
+    """A path as text that any file can store: bytes that are not UTF-8 become \\xNN escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def is_utf8(path: Path) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def find_root(path: Path | str, corpus: str, looks_like: Callable[[Path], bool], expected: str) -> Path:
@@ -82,17 +120,28 @@ def has_subdirs(path: Path, prefix: str) -> bool:
 
 
 def read_csv_table(path: Path, required: list[str], corpus: str):
-    """Read a CSV a corpus ships, or say which file lacks which columns."""
+    """Read a CSV a corpus ships, every cell as text (the parser checks each value), or say
+    which file lacks which columns."""
     import pandas as pd
 
     if not path.is_file():
         raise InputError(f"{corpus}: {path} is missing; it ships with the corpus, copy it there")
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype=str, keep_default_na=False).fillna("")  # a short row's missing cells
     except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{corpus}: cannot read {path} as CSV ({err})") from None
+        raise InputError(f"{corpus}: cannot read {path} as CSV ({' '.join(str(err).split())})") from None
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise InputError(f"{corpus}: {path} lacks the columns {', '.join(missing)}; "
                           "is it the file from the official release?")
     return table
+
+
+def whole_number(text: str) -> int | None:
+    """A count or age written in a table cell ("12", " 12 ", "12.0"), or None when it is not one."""
+    text = text.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else None

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..emotions import LabelPolicy
 from ..errors import InputError
-from .base import Candidate, Parsed, find_root, list_wavs, read_csv_table
+from .base import Candidate, Parsed, find_root, list_wavs, read_csv_table, whole_number
+from .crema_d_demo import forge  # noqa: F401  (the unit's demo forger)
 
 NAME = "crema-d"
 TITLE = "CREMA-D"
@@ -28,6 +29,9 @@ LICENSE = "Open Database License (ODbL) 1.0; contents under the Database Content
 CITATION = ("Cao, H., Cooper, D. G., Keutmann, M. K., Gur, R. C., Nenkova, A., & Verma, R. (2014). CREMA-D: Crowd-sourced emotional multimodal actors dataset. IEEE Transactions on Affective Computing, 5(4), 377-390. https://doi.org/10.1109/TAFFC.2014.2336244")
 EXPECTED = ("the CREMA-D folder with AudioWAV/ and processedResults/tabulatedVotes.csv "
             "(the official release), or the folder that holds it")
+VOTED = True  # labels from raters' votes; the file name's emotion is kept as acted_label
+COLUMNS = {"statement": "string", "intensity": "string", "age": "Int16"}
+OPTIONS = ()
 VOTES_FILE = Path("processedResults", "tabulatedVotes.csv")
 DEMOGRAPHICS_FILE = Path("VideoDemographics.csv")
 
@@ -53,45 +57,65 @@ def locate(path: Path | str) -> Path:
 def parse(root: Path, policy: LabelPolicy) -> Parsed:
     votes = read_voice_votes(root / VOTES_FILE)
     people = _read_demographics(root / DEMOGRAPHICS_FILE)
-    candidates = [_parse_file(path, votes, people) for path in list_wavs(root)]
+    candidates = [_parse_file(path, root, votes, people) for path in list_wavs(root)]
     seen = {c.path.stem for c in candidates}
     orphans = sum(1 for name in votes if name not in seen)
     notes = [f"{len(votes)} voice-only vote rows, {orphans} of them without a .wav file"]
     return Parsed(candidates, notes)
 
 
-def read_voice_votes(path: Path) -> dict[str, tuple[dict[str, int | None], int]]:
-    """Clip name -> (votes per emotion, number of raters), voice-only rows only."""
+def read_voice_votes(path: Path) -> dict[str, tuple[dict[str, int | None], int] | str]:
+    """Clip name -> (votes per emotion, number of raters), voice-only rows only; or, for a row
+    that cannot be used, why not (with its line number)."""
     table = read_csv_table(path, [*VOTE_COLUMNS, "fileName", "numResponses"], NAME)
-    try:
-        query_type = table[table.columns[0]].astype("int64") // 100000
-    except (ValueError, TypeError):
-        raise InputError(f"{NAME}: the first column of {path} should hold numeric ids "
-                          "(100000 x queryType + clip number)") from None
-    voice = table[query_type == VOICE_ONLY].drop_duplicates("fileName")
-    if voice.empty:
+    ids = [whole_number(cell) for cell in table[table.columns[0]]]
+    bad = next((i for i, row_id in enumerate(ids) if row_id is None), None)
+    if bad is not None:
+        raise InputError(f"{NAME}: {path} line {bad + 2}: the first column should hold a numeric id "
+                          f"(100000 x queryType + clip number), not {table.iat[bad, 0]!r}; fix or delete the row")
+    result: dict[str, tuple[dict[str, int | None], int] | str] = {}
+    for i, row_id in enumerate(ids):
+        name = Path(table.at[i, "fileName"].strip()).stem
+        if row_id // 100000 != VOICE_ONLY or name in result:
+            continue
+        counts = {emotion: whole_number(table.at[i, column]) for column, emotion in VOTE_COLUMNS.items()}
+        result[name] = _check_votes(table.iloc[i], counts, whole_number(table.at[i, "numResponses"]),
+                                    f"{VOTES_FILE.as_posix()} line {i + 2}")
+    if not result:
         raise InputError(f"{NAME}: {path} has no voice-only rows (ids 100001 and up)")
-    counts = voice[list(VOTE_COLUMNS)].fillna(0).astype(int).to_numpy()
-    raters = voice["numResponses"].fillna(0).astype(int).to_numpy()
-    result = {}
-    for name, row, n in zip(voice["fileName"].astype(str), counts, raters):
-        per_emotion: dict[str, int | None] = {e: int(v) for e, v in zip(VOTE_COLUMNS.values(), row)}
-        per_emotion["surprise"] = None  # not offered to CREMA-D raters
-        result[Path(name).stem] = (per_emotion, int(n))
     return result
+
+
+def _check_votes(row, counts: dict[str, int | None], raters: int | None, where: str):
+    """(votes, raters) when the row is usable, else what is wrong with it (``where`` names the line)."""
+    for column, emotion in VOTE_COLUMNS.items():
+        if counts[emotion] is None:
+            return f"{where}: vote {row[column]!r} for {column} is not a whole number"
+        if counts[emotion] < 0:
+            return f"{where}: negative vote {counts[emotion]} for {column}"
+    if raters is None or raters < 1:
+        return f"{where}: numResponses {row['numResponses']!r} is not a positive whole number"
+    if sum(counts.values()) > raters:
+        return f"{where}: {sum(counts.values())} votes but numResponses {raters} (one vote per rater)"
+    per_emotion: dict[str, int | None] = dict(counts)
+    per_emotion["surprise"] = None  # not offered to CREMA-D raters
+    return per_emotion, raters
 
 
 def _read_demographics(path: Path) -> dict[str, tuple[str | None, int | None]]:
     table = read_csv_table(path, ["ActorID", "Age", "Sex"], NAME)
     people = {}
-    for actor, age, sex in zip(table["ActorID"], table["Age"], table["Sex"]):
-        gender = str(sex).strip().lower()
-        people[str(actor)] = (gender if gender in ("female", "male") else None,
-                              int(age) if age == age else None)
+    for i, (actor, age, sex) in enumerate(zip(table["ActorID"], table["Age"], table["Sex"])):
+        years = whole_number(age)
+        if age.strip() and years is None:
+            raise InputError(f"{NAME}: {path} line {i + 2}: Age {age!r} of actor {actor} is not a whole number; "
+                              "correct the cell or leave it empty")
+        gender = sex.strip().lower()
+        people[actor.strip()] = (gender if gender in ("female", "male") else None, years)
     return people
 
 
-def _parse_file(path: Path, votes: dict, people: dict) -> Candidate:
+def _parse_file(path: Path, root: Path, votes: dict, people: dict) -> Candidate:
     match = _NAME.match(path.stem)
     if not match:
         return Candidate(path, reject="name_not_understood",
@@ -106,9 +130,13 @@ def _parse_file(path: Path, votes: dict, people: dict) -> Candidate:
         acted=EMOTION_CODES.get(emotion, emotion.lower()),
         fields={"statement": STATEMENTS.get(sentence, sentence),
                 "intensity": LEVELS.get(level, level), "age": age},
+        canonical=path.parent == root / "AudioWAV",
     )
-    if path.stem in votes:
-        clip.votes, clip.n_raters = votes[path.stem]
+    row = votes.get(path.stem)
+    if row is None:
+        clip.reject, clip.detail = "no_votes", f"no voice-only row for {path.stem} in {VOTES_FILE.as_posix()}"
+    elif isinstance(row, str):
+        clip.reject, clip.detail = "malformed_rating", row
     else:
-        clip.reject, clip.detail = "no_votes", f"no voice-only row for {path.stem} in {VOTES_FILE}"
+        clip.votes, clip.n_raters = row
     return clip

@@ -16,7 +16,8 @@ import re
 from pathlib import Path
 
 from ..emotions import LabelPolicy
-from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
+from .base import Candidate, Option, Parsed, find_root, has_subdirs, list_wavs
+from .ravdess_demo import forge  # noqa: F401  (the unit's demo forger)
 
 NAME = "ravdess"
 TITLE = "RAVDESS"
@@ -24,6 +25,12 @@ COLOR = "#CC79A7"  # its colour in every figure
 LICENSE = "CC BY-NC-SA 4.0"
 CITATION = ("Livingstone, S. R., & Russo, F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and Song (RAVDESS). PLoS ONE, 13(5), e0196391. https://doi.org/10.1371/journal.pone.0196391")
 EXPECTED = "a folder with Actor_01 ... Actor_24 subfolders (Audio_Speech_Actors_01-24.zip unpacked)"
+VOTED = False  # one acted emotion per clip
+COLUMNS = {"statement": "string", "intensity": "string", "repetition": "Int8", "vocal_channel": "string"}
+OPTIONS = (
+    Option("calm_as_neutral", False, "label RAVDESS 'calm' clips neutral instead of rejecting them"),
+    Option("song", False, "keep RAVDESS sung clips (vocal channel 02)"),
+)
 
 EMOTION_CODES = {
     "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
@@ -39,23 +46,24 @@ def locate(path: Path | str) -> Path:
 
 
 def parse(root: Path, policy: LabelPolicy) -> Parsed:
-    return Parsed([_parse_file(path, policy) for path in list_wavs(root)])
+    return Parsed([_parse_file(path, root, policy) for path in list_wavs(root)])
 
 
-def _parse_file(path: Path, policy: LabelPolicy) -> Candidate:
+def _parse_file(path: Path, root: Path, policy: LabelPolicy) -> Candidate:
     match = _NAME.match(path.stem)
     if not match or match[3] not in EMOTION_CODES:
         return Candidate(path, reject="name_not_understood",
                          detail="expected 03-CC-EE-II-SS-RR-NN.wav with emotion EE in 01..08")
     modality, channel, emotion, intensity, statement, repetition, actor = match.groups()
     acted = EMOTION_CODES[emotion]
-    if acted == "calm" and policy.ravdess_calm_as_neutral:
+    if acted == "calm" and policy.option(NAME, "calm_as_neutral"):
         acted = "neutral"
     clip = Candidate(
         path,
         sample_id=f"{NAME}/{path.stem}",
         speaker=f"{NAME}:{actor}",
         gender="male" if int(actor) % 2 else "female",
+        canonical=path.parent.name == f"Actor_{actor}" and path.parent.parent == root,
         acted=acted,
         fields={
             "vocal_channel": "song" if channel == "02" else "speech",
@@ -66,6 +74,6 @@ def _parse_file(path: Path, policy: LabelPolicy) -> Candidate:
     )
     if modality != "03":
         clip.reject, clip.detail = "name_not_understood", f"modality {modality} is not audio-only (03)"
-    elif channel == "02" and not policy.ravdess_song:
-        clip.reject, clip.detail = "not_speech", "vocal channel 02 is song (option ravdess_song keeps it)"
+    elif channel == "02" and not policy.option(NAME, "song"):
+        clip.reject, clip.detail = "not_speech", "vocal channel 02 is song (--ravdess-song keeps it)"
     return clip

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..emotions import LabelPolicy
 from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
+from .tess_demo import forge  # noqa: F401  (the unit's demo forger)
 
 NAME = "tess"
 TITLE = "TESS"
@@ -28,6 +29,9 @@ LICENSE = "CC BY-NC-ND 4.0"
 CITATION = ("Dupuis, K., & Pichora-Fuller, M. K. (2010). Toronto emotional speech set (TESS). University of Toronto, Psychology Department. https://doi.org/10.5683/SP2/E8H2MF")
 EXPECTED = ("the folder 'TESS Toronto emotional speech set data' with OAF_<emotion> and "
             "YAF_<emotion> subfolders, or the folder that holds it")
+VOTED = False  # one acted emotion per clip
+COLUMNS = {"word": "string", "age": "Int16"}
+OPTIONS = ()
 
 FOLDER_EMOTIONS = {
     "angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",
@@ -45,10 +49,10 @@ def locate(path: Path | str) -> Path:
 
 
 def parse(root: Path, policy: LabelPolicy) -> Parsed:
-    return Parsed([_parse_file(path) for path in list_wavs(root)])
+    return Parsed([_parse_file(path, root) for path in list_wavs(root)])
 
 
-def _parse_file(path: Path) -> Candidate:
+def _parse_file(path: Path, root: Path) -> Candidate:
     speaker, _, folder_emotion = path.parent.name.partition("_")
     emotion = FOLDER_EMOTIONS.get(folder_emotion.lower())
     parts = path.stem.split("_")
@@ -65,4 +69,5 @@ def _parse_file(path: Path) -> Candidate:
         gender="female",
         acted=emotion,
         fields={"word": word, "age": SPEAKER_AGES[speaker]},
+        canonical=path.parent.parent == root,  # a nested second tree is a stray copy
     )
