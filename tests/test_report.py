@@ -16,7 +16,8 @@ from aggregate.cli import main
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.manifest import Manifest, write_manifest
-from aggregate.report import build_report
+from aggregate.corpora import CORPORA
+from aggregate.report import MARKER, build_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -70,7 +71,9 @@ def _int(cell: str) -> int:
 
 
 def _check_images(page_file: Path) -> _Page:
-    page = _Page(page_file.read_text(encoding="utf-8"))
+    """Every figure is a real PNG shown on the page, with an SVG beside it that the page links to."""
+    text = page_file.read_text(encoding="utf-8")
+    page = _Page(text)
     assert page.images, "the page has no figure"
     for src in page.images:
         assert not re.match(r"^[a-z]+:|^/", src), f"{src}: image paths must be relative (the page is read offline)"
@@ -78,6 +81,9 @@ def _check_images(page_file: Path) -> _Page:
         assert image.is_file(), f"{src} is referenced but missing"
         data = image.read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 2000, f"{src} is not a real PNG"
+        svg = image.with_suffix(".svg")
+        assert f'href="{svg.name}"' in text, f"the page does not link {svg.name}"
+        assert svg.is_file() and b"<svg" in svg.read_bytes()[:2000] and svg.stat().st_size > 2000, svg
     return page
 
 
@@ -113,10 +119,13 @@ def test_report_of_a_manifest_is_complete(manifest_report, manifest_file):
     assert {"rejects.png", "labels.png", "cooccurrence.png", "agreement.png", "durations.png",
             "splits.png"} <= set(page.images)
     assert "examples.png" not in page.images and "Example spectrograms" not in text  # a manifest has no features
-    assert "<script" not in text.lower() and "http://" not in text and "https://" not in text
+    # offline: no script, nothing loaded from the network (the citations' DOIs are plain text)
+    assert "<script" not in text.lower() and not re.search(r"""(src|href)=["']?(https?:)?//|url\(""", text)
     assert manifest_file.name in text and "min_votes=1" in text and "strategy=speakers" in text
     assert "no speaker is in two splits" in text
-    assert sorted(p.name for p in manifest_report.parent.iterdir()) == sorted(["index.html", *page.images])
+    svgs = [Path(src).with_suffix(".svg").name for src in page.images]
+    assert sorted(p.name for p in manifest_report.parent.iterdir()) == sorted(["index.html", MARKER, *page.images,
+                                                                               *svgs])
     assert not [p for p in manifest_report.parent.parent.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
@@ -212,26 +221,25 @@ def test_cli_report_warns_in_red_of_a_speaker_in_two_splits(demo_manifest, tmp_p
 
 
 def test_failure_keeps_the_old_report_rebuild_replaces_it_with_the_same_files(manifest_file, manifest_report,
-                                                                             tmp_path, monkeypatch):
+                                                                             shards_report, tmp_path, monkeypatch):
     out = tmp_path / "card"
-    shutil.copytree(manifest_report.parent, out)
-    (out / "stale.png").write_bytes(b"old")
-    before = (out / "index.html").read_bytes()
+    shutil.copytree(shards_report.parent, out)  # an old report with example spectrograms
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    import aggregate.report as report
+    import aggregate.report.figures as figures
 
     def broken(*args, **kwargs):
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr(report, "_plot_labels", broken)
+    monkeypatch.setattr(figures, "plot_labels", broken)
     with pytest.raises(RuntimeError):
         build_report(manifest_file, out)
-    assert (out / "index.html").read_bytes() == before and (out / "stale.png").exists()  # the old report, whole
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old report, whole
     assert [p.name for p in tmp_path.iterdir()] == ["card"]  # no temporary folder left behind
     monkeypatch.undo()
 
     build_report(manifest_file, out)
-    assert not (out / "stale.png").exists()  # replaced as a whole
+    assert not (out / "examples.png").exists() and not (out / "examples.svg").exists()  # replaced as a whole
     # deterministic: the same input gives the same bytes (no date, no random ids)
     names = sorted(p.name for p in manifest_report.parent.iterdir())
     assert sorted(p.name for p in out.iterdir()) == names
