@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InputError
 from .figures import draw_all
 from .folder import MARKER, check_replaceable, report_folder
 from .page import default_title, render_page
@@ -31,9 +30,7 @@ def build_report(source: Path | str, output: Path | str, title: str | None = Non
     is neither, or for an ``output`` that holds files the report did not write."""
     source, output = Path(source), Path(output)
     loaded = load_source(source)
-    check_replaceable(output)
-    if source.resolve() == output.resolve():  # an empty folder given as both
-        raise InputError(f"{output}: write the report to a folder of its own, not to the input")
+    check_replaceable(output)  # the input itself (a file, a shards folder) is refused here too
     card = describe(loaded)
     examples = read_features(loaded, [i for ids in card.examples.values() for i in ids])
     with report_folder(output) as folder:
