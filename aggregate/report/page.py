@@ -280,10 +280,10 @@ def _limitations(card: Card, synthetic: bool) -> list[str]:
                   + ". A model trained on them says little about other languages, accents, ages, spontaneous "
                     "speech or noisy channels."))
     crop, d = card.source.crop_s, card.duration_rows.loc["all"]
-    items.append(("The crop.", f"The features hold the first {crop:g} s of every clip. "
-                  f"{_count_share(int(d['cropped']), int(d['clips']))} clips are longer and lose their end (where "
-                  f"a late emotional peak may be); {_count_share(int(d['padded']), int(d['clips']))} are padded "
-                  "with silence."))
+    items.append(("The crop.", f"The features hold the first {crop:g} s of every clip: {_n(d['cropped'])} clips "
+                  f"({percent(int(d['cropped']), int(d['clips']))}) are longer and lose their end (where a late "
+                  f"emotional peak may be), {_n(d['padded'])} ({percent(int(d['padded']), int(d['clips']))}) "
+                  "are padded with silence."))
     items.append(("What the splits do not control.", _split_limits(card)))
     return [_p("What this data cannot tell, in this manifest's numbers. Read it before reporting results."),
             "<ul>" + "".join(f"<li><strong>{html.escape(lead)}</strong> {html.escape(text)}</li>"
