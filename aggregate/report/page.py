@@ -149,10 +149,13 @@ def _policy(card: Card) -> list[str]:
     body = [_p("The choices that decided which clips are kept and with which labels, as recorded in the "
                "manifest's metadata (docs/labels.md explains each option)."), _p_raw(_config(policy))]
     if {"min_votes", "max_labels", "max_duration"} <= set(policy):
-        body.append(_p(f"A rated clip carries every emotion that at least {policy['min_votes']} of its raters "
-                       f"named; a clip with more than {policy['max_labels']} labels is rejected as ambiguous, "
-                       f"and so is a file longer than {_value(policy['max_duration'])} s. An acted clip carries "
-                       "the one emotion it was recorded to portray."))
+        text = f"A file longer than {_value(policy['max_duration'])} s is rejected."
+        if card.voted:
+            text += (f" A rated clip carries every emotion that at least {policy['min_votes']} of its raters named; "
+                     f"one with more than {policy['max_labels']} labels is rejected as ambiguous.")
+        if card.acted:
+            text += " An acted clip carries the one emotion it was recorded to portray."
+        body.append(_p(text))
     return body
 
 

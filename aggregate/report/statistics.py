@@ -54,7 +54,9 @@ class Card:
 
     @property
     def multi_label(self) -> int:
-        return int(self.labels_per_clip.loc["all"].drop("mean").iloc[1:].sum())
+        """Clips with more than one label."""
+        counts = self.labels_per_clip.loc["all"].drop("mean")
+        return int(counts[counts.index > 1].sum())
 
     @property
     def top_pair(self) -> tuple[int, str, str]:
