@@ -88,16 +88,19 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report", help="write a data card: an offline HTML page with figures describing a manifest",
-        description="Describe a manifest (or the manifest of a shards folder) in one HTML page with PNG "
-                    "figures beside it, for a paper's appendix: corpora, speakers and rejects, label counts "
-                    "and co-occurrence, labels per clip and rater agreement, durations against the crop, "
-                    "the splits (with a check that no speaker is in two), and for a shards folder example "
-                    "spectrograms. Readable offline: no JavaScript, no network, no date.")
+        description="Describe a manifest (or the manifest of a shards folder) in one HTML page with figures "
+                    "beside it (PNG for the page, SVG for print), for a paper's appendix: each corpus's citation "
+                    "and licence, corpora, speakers and rejects, the label policy, label counts and "
+                    "co-occurrence, labels per clip and rater agreement, durations against the crop, the splits "
+                    "(with a check that no speaker is in two), for a shards folder example spectrograms, and the "
+                    "data's limitations. Readable offline: no JavaScript, no network, no date, no absolute path.")
     report.add_argument("source", type=Path, metavar="MANIFEST_OR_SHARDS_DIR",
                         help="a manifest .parquet (its rejects CSV beside it is used when present) "
                              "or a shards folder written by `python -m aggregate render`")
     report.add_argument("-o", "--output", type=Path, required=True,
-                        help="the report folder (new, empty, or an earlier report, which is replaced)")
+                        help="the report folder: new, empty, or one an earlier report wrote (it is replaced); "
+                             "any other folder is refused")
+    report.add_argument("--title", help="the page's title (default: 'Data card: ' and the input's name)")
     report.set_defaults(handler=_run_report)
 
     demo = commands.add_parser(
@@ -180,7 +183,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False))
     report_dir = args.dir / "report"
     print(f"\n$ python -m aggregate report {args.shards} -o {report_dir}")
-    _run_report(argparse.Namespace(source=args.shards, output=report_dir))
+    _run_report(argparse.Namespace(source=args.shards, output=report_dir, title=None), synthetic=True)
     print(f"\nthe data card: {report_dir / 'index.html'} (open it in a browser)")
     return status or verify_status
 
@@ -246,12 +249,12 @@ def _run_render(args: argparse.Namespace) -> int:
                               args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed)
 
 
-def _run_report(args: argparse.Namespace) -> int:
+def _run_report(args: argparse.Namespace, synthetic: bool = False) -> int:
     from .report import build_report
 
-    page = build_report(args.source, args.output)
+    page = build_report(args.source, args.output, title=args.title, synthetic=synthetic)
     figures = len(list(page.parent.glob("*.png")))
-    print(f"wrote {page} ({figures} figures beside it)")
+    print(f"wrote {page} ({figures} figures beside it, as PNG and SVG)")
     return 0
 
 

@@ -345,14 +345,20 @@ def _deal_folds(sizes: np.ndarray, folds: int, rng: np.random.Generator) -> np.n
 
 def check_speaker_disjoint(clips: pd.DataFrame, split: pd.Series) -> None:
     """Raise SplitError naming a speaker whose clips are in more than one split."""
-    frame = pd.DataFrame({"speaker": clips["speaker"].to_numpy(), "split": _aligned(clips, split)}).dropna()
-    per_speaker = frame.groupby("speaker", sort=True)["split"].unique()
-    leaking = per_speaker[per_speaker.map(len) > 1]
+    leaking = leaking_speakers(clips, split)
     if len(leaking):
-        speaker, splits = leaking.index[0], ", ".join(sorted(map(str, leaking.iloc[0])))
+        speaker, splits = leaking.index[0], ", ".join(leaking.iloc[0])
         more = f" (and {len(leaking) - 1} more speaker(s))" if len(leaking) > 1 else ""
         raise SplitError(f"speaker {speaker} is in several splits ({splits}){more}: its voice would be "
                          "trained on and evaluated; split by speaker (aggregate.splits.assign_splits)")
+
+
+def leaking_speakers(clips: pd.DataFrame, split: pd.Series) -> pd.Series:
+    """The speakers whose clips are in more than one split, sorted by name; each value is the
+    sorted list of that speaker's splits. Clips without a split are left out."""
+    frame = pd.DataFrame({"speaker": clips["speaker"].to_numpy(), "split": _aligned(clips, split)}).dropna()
+    per_speaker = frame.groupby("speaker", sort=True)["split"].unique()
+    return per_speaker[per_speaker.map(len) > 1].map(lambda values: sorted(map(str, values)))
 
 
 def _aligned(clips: pd.DataFrame, split) -> np.ndarray:
@@ -440,31 +446,52 @@ def _line(table: pd.DataFrame, mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0]) + 1
 
 
-def summarize_splits(clips: pd.DataFrame, split: pd.Series) -> str:
-    """A text table for people: clips (share of the corpus) and speakers per split and corpus,
-    then clips per emotion per split (share of the split's clips)."""
+@dataclass
+class SplitSummary:
+    """Clips, speakers and labels per split: the numbers the manifest summary, a training run and
+    the data card show. ``names`` are the columns: train, val, test (even when empty), any other
+    value, then ``"none"`` when some clips have no split."""
+
+    names: list[str]
+    clips: pd.DataFrame  # one row per corpus (in order), then "all"; one column per name
+    speakers: pd.DataFrame  # distinct speakers, same shape as ``clips``
+    labels: pd.DataFrame  # clips carrying each emotion (rows, the label columns present) per name
+
+
+def split_summary(clips: pd.DataFrame, split: pd.Series) -> SplitSummary:
+    """Count ``clips`` per corpus and split (``split`` aligned as in ``check_speaker_disjoint``)."""
     frame = pd.DataFrame({"corpus": clips["corpus"].astype(str), "speaker": clips["speaker"].astype(str),
                           "split": pd.array(_aligned(clips, split), dtype="string")}, index=clips.index)
     frame["split"] = frame["split"].fillna("none")
-    names = [s for s in SPLITS if (frame["split"] == s).any()] + sorted(set(frame["split"]) - set(SPLITS))
-    rows = {}
-    for corpus in [*_corpora_in_order(frame["corpus"]), "all"]:
-        part = frame if corpus == "all" else frame[frame["corpus"] == corpus]
-        rows[corpus] = {name: _cell(part, name) for name in names}
-    lines = ["clips (share of the corpus) / speakers per split:",
-             pd.DataFrame(rows).T.reindex(columns=names).to_string()]
+    present = set(frame["split"])
+    names = [*SPLITS, *sorted(present - {*SPLITS, "none"}), *(["none"] if "none" in present else [])]
+    rows = [*_corpora_in_order(frame["corpus"]), "all"]
+    counted, speakers = {}, {}
+    for row in rows:
+        part = frame if row == "all" else frame[frame["corpus"] == row]
+        counted[row] = part["split"].value_counts().reindex(names, fill_value=0)
+        speakers[row] = part.groupby("split")["speaker"].nunique().reindex(names, fill_value=0)
     labels = [c for c in LABEL_COLUMNS if c in clips.columns]
-    if labels:
-        counts = clips[labels].fillna(0).astype(int).groupby(frame["split"].to_numpy()).sum().T
-        totals = frame["split"].value_counts()
-        table = pd.DataFrame({name: [f"{counts.at[c, name]} ({counts.at[c, name] / totals[name]:.0%})"
-                                     for c in labels] for name in names},
-                             index=[c.removeprefix("label_") for c in labels])
+    by_split = clips[labels].fillna(0).astype(int).groupby(frame["split"].to_numpy()).sum()
+    return SplitSummary(names, pd.DataFrame(counted).T.astype(int), pd.DataFrame(speakers).T.astype(int),
+                        by_split.reindex(names, fill_value=0).T.rename(index=lambda c: c.removeprefix("label_")))
+
+
+def summarize_splits(clips: pd.DataFrame, split: pd.Series) -> str:
+    """A text table for people: clips (share of the corpus) and speakers per split and corpus,
+    then clips per emotion per split (share of the split's clips)."""
+    summary = split_summary(clips, split)
+    cells = pd.DataFrame({name: [f"{n} ({_share(n, total)}) / {k} spk" for n, total, k in
+                                 zip(summary.clips[name], summary.clips.sum(axis=1), summary.speakers[name])]
+                          for name in summary.names}, index=summary.clips.index)
+    lines = ["clips (share of the corpus) / speakers per split:", cells.to_string()]
+    if len(summary.labels):
+        totals = summary.clips.loc["all"]
+        table = pd.DataFrame({name: [f"{n} ({_share(n, totals[name])})" for n in summary.labels[name]]
+                              for name in summary.names}, index=summary.labels.index)
         lines += ["clips per emotion (share of the split's clips):", table.to_string()]
     return "\n".join(lines)
 
 
-def _cell(part: pd.DataFrame, name: str) -> str:
-    mine = part[part["split"] == name]
-    share = len(mine) / len(part) if len(part) else 0.0
-    return f"{len(mine)} ({share:.0%}) / {mine['speaker'].nunique()} spk"
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "-"

@@ -16,7 +16,8 @@ from aggregate.cli import main
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.manifest import Manifest, write_manifest
-from aggregate.report import build_report
+from aggregate.corpora import CORPORA
+from aggregate.report import MARKER, build_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -70,7 +71,9 @@ def _int(cell: str) -> int:
 
 
 def _check_images(page_file: Path) -> _Page:
-    page = _Page(page_file.read_text(encoding="utf-8"))
+    """Every figure is a real PNG shown on the page, with an SVG beside it that the page links to."""
+    text = page_file.read_text(encoding="utf-8")
+    page = _Page(text)
     assert page.images, "the page has no figure"
     for src in page.images:
         assert not re.match(r"^[a-z]+:|^/", src), f"{src}: image paths must be relative (the page is read offline)"
@@ -78,6 +81,9 @@ def _check_images(page_file: Path) -> _Page:
         assert image.is_file(), f"{src} is referenced but missing"
         data = image.read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 2000, f"{src} is not a real PNG"
+        svg = image.with_suffix(".svg")
+        assert f'href="{svg.name}"' in text, f"the page does not link {svg.name}"
+        assert svg.is_file() and b"<svg" in svg.read_bytes()[:2000] and svg.stat().st_size > 2000, svg
     return page
 
 
@@ -113,10 +119,13 @@ def test_report_of_a_manifest_is_complete(manifest_report, manifest_file):
     assert {"rejects.png", "labels.png", "cooccurrence.png", "agreement.png", "durations.png",
             "splits.png"} <= set(page.images)
     assert "examples.png" not in page.images and "Example spectrograms" not in text  # a manifest has no features
-    assert "<script" not in text.lower() and "http://" not in text and "https://" not in text
+    # offline: no script, nothing loaded from the network (the citations' DOIs are plain text)
+    assert "<script" not in text.lower() and not re.search(r"""(src|href)=["']?(https?:)?//|url\(""", text)
     assert manifest_file.name in text and "min_votes=1" in text and "strategy=speakers" in text
     assert "no speaker is in two splits" in text
-    assert sorted(p.name for p in manifest_report.parent.iterdir()) == sorted(["index.html", *page.images])
+    svgs = [Path(src).with_suffix(".svg").name for src in page.images]
+    assert sorted(p.name for p in manifest_report.parent.iterdir()) == sorted(["index.html", MARKER, *page.images,
+                                                                               *svgs])
     assert not [p for p in manifest_report.parent.parent.iterdir() if p.name.startswith(".")]  # no temp folder left
 
 
@@ -164,6 +173,73 @@ def test_table_numbers_equal_counts_from_the_manifest(manifest_report, demo_mani
     assert agreement.loc["IEMOCAP", "mean agreement"] == f"{share.mean():.2f}"
 
 
+def test_card_cites_and_licenses_each_corpus_in_the_registrys_order_and_colours(manifest_report, demo_manifest):
+    text = manifest_report.read_text(encoding="utf-8")
+    page = _Page(text)
+    present = [c for c in CORPORA if c in set(demo_manifest.clips["corpus"])]
+    assert list(_table(page, "t-corpora").index) == [CORPORA[c].TITLE for c in present] + ["all"]
+    sources = _table(page, "t-sources")
+    assert list(sources.index) == [CORPORA[c].TITLE for c in present]
+    for c in present:
+        assert sources.at[CORPORA[c].TITLE, "licence"] == CORPORA[c].LICENSE
+        assert sources.at[CORPORA[c].TITLE, "citation"] == CORPORA[c].CITATION
+        assert f'class="swatch" style="background:{CORPORA[c].COLOR}"' in text
+    assert "docs/sharing.md" in text
+
+
+def test_no_corpus_name_or_colour_is_written_into_the_report_code():
+    """Titles, colours and order come from the registry; the report code names no corpus."""
+    code = "\n".join(p.read_text() for p in Path(build_report.__code__.co_filename).parent.glob("*.py"))
+    for module in CORPORA.values():
+        for literal in (f'"{module.NAME}"', f"'{module.NAME}'", module.TITLE, module.COLOR.lower()):
+            assert literal not in code.lower() if literal.startswith("#") else literal not in code, literal
+
+
+def test_policy_and_limitations_are_this_manifests(demo_manifest, tmp_path):
+    clips = demo_manifest.clips
+    meta = dict(demo_manifest.meta, policy=dict(demo_manifest.meta["policy"], min_votes=2))
+    source = write_manifest(Manifest(clips, demo_manifest.rejects, meta), tmp_path / "policy.parquet")
+    text = build_report(source, tmp_path / "card", synthetic=True).read_text(encoding="utf-8")
+    policy = re.search(r'<section id="policy">.*?</section>', text, re.S).group(0)
+    assert "min_votes=2" in policy and "at least 2 of its raters" in policy
+    limits = re.search(r'<section id="limitations">.*?</section>', text, re.S).group(0)
+    assert "Synthetic data." in limits and "at least 2 of its raters" in limits
+    assert f"{int((clips['duration'] > 4.5).sum())} clips" in limits  # cropped, counted from the rows
+    voted = [c for c, part in clips.groupby("corpus", sort=False) if part["n_raters"].notna().any()]
+    acted = [c for c in CORPORA if c in set(clips["corpus"]) and c not in voted]
+    assert f"Acted labels ({', '.join(CORPORA[c].TITLE for c in acted)})." in limits
+    # the corpora wholly in train are named: their test scores do not exist
+    train_only = [c for c, part in clips.groupby("corpus") if set(part["split"]) == {"train"}]
+    assert train_only and all(f"{CORPORA[c].TITLE} has too few speakers" in limits for c in train_only)
+
+
+def test_not_synthetic_unless_said(manifest_report):
+    assert "Synthetic data." not in manifest_report.read_text(encoding="utf-8")
+
+
+def test_report_folder_holds_no_absolute_path(shards_report, demo_shards, demo_manifest):
+    """The folder is shared: no path of the machine that built it, only names."""
+    machine = [str(demo_shards), str(demo_shards.parent), *demo_manifest.meta["roots"].values()]
+    for path in shards_report.parent.iterdir():
+        data = path.read_bytes()
+        for text in machine:
+            assert text.encode() not in data, f"{path.name} holds the absolute path {text}"
+
+
+def test_a_corpus_outside_the_registry_is_shown_under_its_own_name(demo_manifest, tmp_path):
+    rename = {"ravdess": "savee"}  # as a corpus brought in through a table would be named
+    clips = demo_manifest.clips.assign(corpus=demo_manifest.clips["corpus"].replace(rename))
+    rejects = demo_manifest.rejects.assign(corpus=demo_manifest.rejects["corpus"].replace(rename))
+    meta = dict(demo_manifest.meta, counts={rename.get(c, c): v for c, v in demo_manifest.meta["counts"].items()})
+    source = write_manifest(Manifest(clips, rejects, meta), tmp_path / "table.parquet")
+    page_file = build_report(source, tmp_path / "card")
+    text = page_file.read_text(encoding="utf-8")
+    page = _check_images(page_file)
+    assert list(_table(page, "t-corpora").index) == ["IEMOCAP", "CREMA-D", "TESS", "savee", "all"]
+    assert "not known to this tool" in _table(page, "t-sources").at["savee", "licence"]
+    assert "</span>RAVDESS" not in text and CORPORA["ravdess"].LICENSE not in text and "(RAVDESS)" not in text
+
+
 @pytest.mark.parametrize("corpus", ["ravdess", "crema-d"])
 def test_one_corpus_gives_a_complete_page(demo_manifest, tmp_path, corpus):
     source = _one_corpus(demo_manifest, corpus, tmp_path / f"{corpus}.parquet")
@@ -173,6 +249,9 @@ def test_one_corpus_gives_a_complete_page(demo_manifest, tmp_path, corpus):
     assert "metadata counts differ" not in text
     corpora = _table(page, "t-corpora")
     assert list(corpora.index) == [corpus.upper(), "all"]
+    for other in set(CORPORA) - {corpus}:  # only the corpora present appear on the card
+        module = CORPORA[other]
+        assert module.TITLE not in text and module.LICENSE not in text and module.COLOR not in text, other
     assert _int(corpora.loc["all", "kept clips"]) == int((demo_manifest.clips["corpus"] == corpus).sum())
     if corpus == "ravdess":  # acted: no agreement plot, a sentence instead
         assert "agreement.png" not in page.images and "no voted corpus" in text.lower()
@@ -212,26 +291,25 @@ def test_cli_report_warns_in_red_of_a_speaker_in_two_splits(demo_manifest, tmp_p
 
 
 def test_failure_keeps_the_old_report_rebuild_replaces_it_with_the_same_files(manifest_file, manifest_report,
-                                                                             tmp_path, monkeypatch):
+                                                                             shards_report, tmp_path, monkeypatch):
     out = tmp_path / "card"
-    shutil.copytree(manifest_report.parent, out)
-    (out / "stale.png").write_bytes(b"old")
-    before = (out / "index.html").read_bytes()
+    shutil.copytree(shards_report.parent, out)  # an old report with example spectrograms
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    import aggregate.report as report
+    import aggregate.report.figures as figures
 
     def broken(*args, **kwargs):
         raise RuntimeError("plotting failed")
 
-    monkeypatch.setattr(report, "_plot_labels", broken)
+    monkeypatch.setattr(figures, "plot_labels", broken)
     with pytest.raises(RuntimeError):
         build_report(manifest_file, out)
-    assert (out / "index.html").read_bytes() == before and (out / "stale.png").exists()  # the old report, whole
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old report, whole
     assert [p.name for p in tmp_path.iterdir()] == ["card"]  # no temporary folder left behind
     monkeypatch.undo()
 
     build_report(manifest_file, out)
-    assert not (out / "stale.png").exists()  # replaced as a whole
+    assert not (out / "examples.png").exists() and not (out / "examples.svg").exists()  # replaced as a whole
     # deterministic: the same input gives the same bytes (no date, no random ids)
     names = sorted(p.name for p in manifest_report.parent.iterdir())
     assert sorted(p.name for p in out.iterdir()) == names

@@ -10,7 +10,8 @@ import pytest
 
 from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
-from aggregate.splits import (SPLITS, SplitConfig, SplitError, assign_splits, check_speaker_disjoint, read_splits,
+from aggregate.splits import (SPLITS, SplitConfig, SplitError, assign_splits, check_speaker_disjoint, leaking_speakers,
+                              read_splits,
                               require_nonempty, split_table, summarize_splits, write_splits)
 
 LABELS = [f"label_{e}" for e in EMOTIONS]
@@ -276,6 +277,9 @@ def test_check_speaker_disjoint_names_the_leaking_speaker(clips):
     split[victim[0]] = "val" if split[victim[1]] != "val" else "test"
     with pytest.raises(SplitError, match="ravdess:07"):
         check_speaker_disjoint(clips, split)
+    leaking = leaking_speakers(clips, split)
+    assert list(leaking.index) == ["ravdess:07"] and leaking.iloc[0] == sorted({split[victim[0]], split[victim[1]]})
+    assert leaking_speakers(clips, assign_splits(clips)).empty
     with pytest.raises(SplitError, match="does not match"):
         check_speaker_disjoint(clips, split.iloc[:-1])  # a missing clip is no proof of disjointness
 
