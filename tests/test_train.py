@@ -82,14 +82,16 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):
     from train.run import TrainOptions, _splits_for
+    from aggregate.shards import ShardsFolder
     from aggregate.splits import SplitConfig
 
-    clips, source = _splits_for(demo_shards, TrainOptions(shards=demo_shards, out=tmp_path,
+    folder = ShardsFolder.open(demo_shards)
+    clips, source = _splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path,
                                                           splits=short_run / "splits.csv"))
     written = pd.read_csv(short_run / "splits.csv").set_index("sample_id")["split"]
     assert (clips.set_index("sample_id")["split"] == written.loc[clips["sample_id"]].values).all()
     loco = SplitConfig(strategy="leave-one-corpus-out", test_corpus="crema-d")
-    clips, _ = _splits_for(demo_shards, TrainOptions(shards=demo_shards, out=tmp_path, split=loco))
+    clips, _ = _splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path, split=loco))
     assert set(clips.loc[clips["split"] == "test", "corpus"]) == {"crema-d"}
 
 
