@@ -1,0 +1,62 @@
+"""Folders the tool owns: a marker file lists what the tool wrote there, so that replacing a
+folder removes only those files, and anything else in it makes the tool refuse the folder.
+
+Used by the report folder (``aggregate.report.folder``) and the run folder (``train.run_folder``);
+the shards folder knows its own file names (``aggregate.shards.folder``).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import InputError
+
+
+def listed_files(folder: Path, marker: str, writer: str) -> dict[str, str | None] | None:
+    """The files ``marker`` in ``folder`` lists (name -> SHA-256 or None), or None when the marker is
+    missing, a link, or not written by ``writer``. Names are plain file names, never paths."""
+    path = folder / marker
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data["files"] if data.get("written_by") == writer else None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return None
+    if isinstance(files, list):
+        files = dict.fromkeys(files)
+    if not isinstance(files, dict) or not all(isinstance(f, str) and "/" not in f and f not in ("", ".", "..")
+                                              for f in files):
+        return None
+    return files
+
+
+def marker_text(writer: str, files) -> str:
+    """The marker's content: who wrote the folder and which files (a list, or name -> SHA-256)."""
+    return json.dumps({"written_by": writer, "files": files}, indent=1, sort_keys=True) + "\n"
+
+
+def check_owned(folder: Path, marker: str, writer: str, option: str) -> dict[str, str | None]:
+    """Raise InputError unless ``folder`` is absent, empty, or holds ``marker`` and only files it lists;
+    return what the marker lists ({} for an absent or empty folder). ``option`` names the flag that
+    chose the folder, for the message."""
+    if folder.is_symlink():
+        raise InputError(f"{folder} is a symbolic link; pass the folder it points to, or a new folder, as {option}")
+    if not folder.exists():
+        return {}
+    if not folder.is_dir():
+        raise InputError(f"{folder} exists and is not a folder; {option} needs a folder")
+    entries = sorted(folder.iterdir())
+    if not entries:
+        return {}
+    listed = listed_files(folder, marker, writer)
+    if listed is None:
+        raise InputError(f"{folder} is not empty and was not written by `{writer}` (it has no valid {marker}); "
+                         f"choose a new or empty folder for {option}: `{writer}` replaces only its own folders")
+    foreign = [p.name for p in entries
+               if p.name != marker and (p.name not in listed or p.is_symlink() or not p.is_file())]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise InputError(f"{folder} holds files `{writer}` did not write ({shown}); move them out of it "
+                         f"or choose another folder for {option}")
+    return listed
