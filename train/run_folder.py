@@ -1,0 +1,118 @@
+"""A run folder, as one object: its file names, atomic writes, and the checks that keep it honest.
+
+A run folder holds everything needed to trust and reuse a result (docs/training.md). It is
+marked by ``.aggregate-run``, which lists every file the run wrote with its SHA-256, so that
+
+* ``--overwrite`` removes only those files, and a folder holding anything else is refused
+  (a typo in ``--out`` never costs a user their ``thesis.txt``);
+* ``evaluate`` and ``predict`` refuse a run whose model or config changed or is damaged,
+  with one line, instead of a traceback deep in Keras.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from aggregate.errors import InputError
+from aggregate.files import atomic_write, sha256_of
+from aggregate.owned import check_owned, listed_files, marker_text
+
+MARKER = ".aggregate-run"
+WRITER = "python -m train"
+
+
+class RunFolder:
+    """One run folder. ``RunFolder.create(out, overwrite)`` to train into; ``RunFolder.open(path)`` to use."""
+
+    # Every file a run may hold, by role; nothing else in the code spells these names.
+    CONFIG = "config.json"
+    SPLITS = "splits.csv"
+    CLASS_WEIGHTS = "class_weights.json"
+    MODEL = "model.keras"
+    HISTORY = "history.csv"
+    THRESHOLDS = "thresholds.json"
+    REPORT = "report.txt"
+    PREDICTIONS = "predictions.csv"
+    CURVES = "curves.png"
+    CONFUSION = "confusion_test.png"
+    PER_CORPUS = "per_corpus_test.png"
+
+    def __init__(self, path: Path, files: dict[str, str | None]):
+        self.path = Path(path)
+        self.files = files  # name -> SHA-256 of what this run wrote
+
+    @classmethod
+    def create(cls, path: Path | str, overwrite: bool = False) -> RunFolder:
+        """Start a run folder: new, empty, or (with ``overwrite``) one written by an earlier run.
+
+        Call it after every input is checked: it is the first thing that touches the disk."""
+        path = Path(path)
+        listed = check_owned(path, MARKER, WRITER, "--out")
+        if listed or (path.is_dir() and any(path.iterdir())):
+            if not overwrite:
+                raise InputError(f"{path} already holds a run; pass --overwrite to replace it, or a new --out folder")
+            for name in listed:
+                (path / name).unlink(missing_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"cannot create the run folder {path} ({err.strerror or err}); "
+                             "pass an --out whose parent is a folder you can write") from None
+        # Every name a run may write is listed before anything is written: a run killed mid-way
+        # leaves only files its marker names, so the next --overwrite can clear them.
+        run = cls(path, dict.fromkeys(cls.names()))
+        run._write_marker()
+        return run
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [value for key, value in vars(cls).items() if key.isupper() and isinstance(value, str)]
+
+    @classmethod
+    def open(cls, path: Path | str, need=(CONFIG, MODEL, THRESHOLDS)) -> RunFolder:
+        """A finished run, every file it wrote checked against the SHA-256 recorded when it was written."""
+        path = Path(path)
+        listed = listed_files(path, MARKER, WRITER) if path.is_dir() else None
+        if listed is None:
+            raise InputError(f"{path} is not a run folder written by `{WRITER}` (no valid {MARKER}); "
+                             "train one with `python -m train --shards SHARDS --out RUN`")
+        for name in need:
+            if listed.get(name) is None or not (path / name).is_file():
+                raise InputError(f"{path} has no finished {name}: the run did not finish; train it again")
+        for name, digest in listed.items():
+            if digest is not None and (not (path / name).is_file() or sha256_of(path / name) != digest):
+                raise InputError(f"{path / name} is missing or changed since the run wrote it; "
+                                 "restore the run folder or train again")
+        return cls(path, listed)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def write(self, name: str, write: Callable[[str], None]) -> Path:
+        """Write one file atomically (``write(tmp_path)``) and record its checksum."""
+        target = self.path / name
+        atomic_write(target, write)
+        return self.adopt(name)
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write(name, lambda tmp: Path(tmp).write_text(text))
+
+    def write_json(self, name: str, data) -> Path:
+        return self.write_text(name, json.dumps(data, indent=1, sort_keys=True))
+
+    def adopt(self, name: str) -> Path:
+        """Record a file a library wrote into the folder itself (a Keras checkpoint, a CSV log)."""
+        self.files[name] = sha256_of(self.path / name)
+        self._write_marker()
+        return self.path / name
+
+    def read_json(self, name: str):
+        try:
+            return json.loads((self.path / name).read_text())
+        except (OSError, ValueError) as err:
+            raise InputError(f"{self.path / name} is not readable JSON ({err}); restore the run folder "
+                             "or train again") from None
+
+    def _write_marker(self) -> None:
+        atomic_write(self.path / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, self.files)))
