@@ -4,7 +4,7 @@ A bar redrawn with carriage returns turns a log file (nohup, CI, ``2> log``) int
 unreadable line, and no output at all looks like a hang; so where stderr is not a
 terminal, a line such as ``rendering: 1200/18875 clips (6%), 98 clips/s, eta 3 min``
 is printed when ``INTERVAL_S`` have passed since the last one, or when another
-``STEP`` of the work is done (but not more than one a second), and once at the end.
+tenth of the work is done (but not more than one a second), and once at the end.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 
 INTERVAL_S = 10.0
-STEP = 0.1
+STEPS = 10  # a line at each tenth of the work
 MIN_INTERVAL_S = 1.0  # a fast job's steps would otherwise flood the log
 
 
@@ -49,6 +49,8 @@ class _Lines:
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if self.done >= self.total:
+            return  # the final line says it
         now = time.monotonic()
         since = now - self.last
         if since >= INTERVAL_S or (self._step() > self.last_step and since >= MIN_INTERVAL_S):
@@ -59,7 +61,7 @@ class _Lines:
             self._print(time.monotonic(), final=True)
 
     def _step(self) -> int:
-        return int(self.done / self.total / STEP) if self.total else 0
+        return self.done * STEPS // self.total if self.total else 0  # integers: 3/10 is exactly a tenth
 
     def _print(self, now: float, final: bool = False) -> None:
         self.last, self.last_step = now, self._step()
