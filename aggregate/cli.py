@@ -1,11 +1,17 @@
-"""``python -m aggregate``: build the manifest; run the demo pipeline."""
+"""``python -m aggregate``: build, select, render, verify and describe; run the demo pipeline.
+
+With ``--json``, a command prints one JSON object on stdout and nothing else there: its
+human-readable text goes to stderr (``_human``), as progress always does."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
+import sys
 from pathlib import Path
 
+from . import __version__
 from .corpora import CORPORA, OPTIONS
 from .emotions import LabelPolicy, option_key
 from .errors import InputError, run_command
@@ -30,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         description=f"Turn {', '.join(m.TITLE for m in CORPORA.values())} (as they ship) and corpora listed "
                     "in tables into one training set.",
     )
+    parser.add_argument("--version", action="version", version=f"aggregate {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     build = commands.add_parser(
@@ -49,8 +56,30 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--split-seed", type=int, default=0,
                        help="seed of the speaker-disjoint 80/10/10 split written in the manifest's split column "
                             "(default: 0; other strategies are chosen at training time)")
-    build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_output_options(build)
     build.set_defaults(handler=_run_manifest)
+
+    select = commands.add_parser(
+        "select", help="keep part of a manifest (corpora, splits, speakers, a condition) as a manifest",
+        description="Write the rows of MANIFEST that pass every filter given as a manifest of its own, with its "
+                    "metadata (label policy, split config, corpus roots), the counts recomputed, the rejects of "
+                    "the corpora kept, and a record of the selection (selected_from: the source's SHA-256 and "
+                    "the filters). render, verify, report and train take it like any manifest.")
+    select.add_argument("manifest", type=Path, help="a manifest written by `python -m aggregate manifest` or select")
+    select.add_argument("-o", "--output", type=Path, required=True,
+                        help="the manifest to write (a new file, or a manifest this tool wrote; never the input)")
+    select.add_argument("--corpus", action="append", default=[], metavar="NAME",
+                        help="keep this corpus (repeatable: any of them)")
+    select.add_argument("--split", action="append", default=[], metavar="SPLIT",
+                        help="keep this split: train, val or test (repeatable)")
+    select.add_argument("--speaker", action="append", default=[], metavar="ID",
+                        help="keep this speaker, e.g. ravdess:01 (repeatable)")
+    select.add_argument("--max-duration", type=float, metavar="SECONDS", help="keep clips at most this long")
+    select.add_argument("--where", metavar="EXPRESSION",
+                        help="keep the rows where this pandas query holds, e.g. \"n_labels > 1 and gender == 'female'\" "
+                             "(columns: docs/manifest.md)")
+    select.add_argument("--json", action="store_true", help="print one JSON object on stdout (text goes to stderr)")
+    select.set_defaults(handler=_run_select)
 
     render = commands.add_parser(
         "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
@@ -74,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="loky: a local process pool (default); dask: the workers of a Dask cluster, "
                              "which must all see the corpus and output folders")
     render.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
-    render.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_output_options(render)
     render.set_defaults(handler=_run_render)
 
     verify = commands.add_parser(
@@ -83,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
                     "[-1, 1], one feature config, no duplicate ids, and that every manifest row is in a "
                     "shard or listed as failed. Exits 1 and names each problem if anything is wrong.")
     verify.add_argument("shards", type=Path, help="the shards folder")
-    verify.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_output_options(verify)
     verify.set_defaults(handler=_run_verify)
 
     report = commands.add_parser(
@@ -118,6 +147,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress (a bar on a terminal, else a line every 10 s or 10%%, on stderr)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with the results on stdout (text goes to stderr)")
+
+
+def _human(args: argparse.Namespace):
+    """Where text for people goes: stdout, or stderr when stdout carries the JSON result."""
+    return sys.stderr if getattr(args, "json", False) else sys.stdout
+
+
+def _print_json(result: dict) -> None:
+    print(json.dumps(result, sort_keys=True))
+
+
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
     d = LabelPolicy()
     group = parser.add_argument_group("label policy (recorded in the manifest; see docs/labels.md)")
@@ -142,23 +187,51 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
 
 
 def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
-                     tables: dict | None = None) -> None:
-    from .manifest import build_manifest, rejects_path, summarize, write_manifest
+                     tables: dict | None = None, out=None):
+    from .manifest import build_manifest, check_output, write_manifest
     from .splits import SplitConfig
 
+    check_output(output)  # before the slow part: a wrong -o fails at once
     manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
     write_manifest(manifest, output)
-    print(summarize(manifest))
+    _report_written(manifest, output, out or sys.stdout)
+    return manifest
+
+
+def _report_written(manifest, output: Path, out) -> None:
+    from .manifest import rejects_path, summarize
+
+    print(summarize(manifest), file=out)
     print(f"\nwrote {output} ({len(manifest.clips)} clips) and {rejects_path(output)} "
-          f"({len(manifest.rejects)} rejects)")
+          f"({len(manifest.rejects)} rejects)", file=out)
+
+
+def _written_json(manifest, output: Path) -> dict:
+    from .manifest import rejects_path
+
+    return {"manifest": str(output), "rejects": str(rejects_path(output)), "clips": len(manifest.clips),
+            "rejected": len(manifest.rejects), "counts": manifest.meta["counts"]}
 
 
 def _run_manifest(args: argparse.Namespace) -> int:
     roots = {name: vars(args)[name.replace("-", "_")] for name in CORPORA}
     roots = {name: root for name, root in roots.items() if root is not None}
     tables = _pairs(args.table, "--table", unique=True)
-    _build_and_write(roots, _policy(args), args.output, progress=not args.quiet, split_seed=args.split_seed,
-                     tables=tables)
+    manifest = _build_and_write(roots, _policy(args), args.output, progress=not args.quiet,
+                                split_seed=args.split_seed, tables=tables, out=_human(args))
+    if args.json:
+        _print_json(_written_json(manifest, args.output))
+    return 0
+
+
+def _run_select(args: argparse.Namespace) -> int:
+    from .select import Selection, select_file
+
+    selection = Selection(tuple(args.corpus), tuple(args.split), tuple(args.speaker), args.max_duration, args.where)
+    manifest = select_file(args.manifest, args.output, selection)
+    _report_written(manifest, args.output, _human(args))
+    if args.json:
+        _print_json(dict(_written_json(manifest, args.output), selected_from=manifest.meta["selected_from"]))
     return 0
 
 
@@ -178,9 +251,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
     ShardsFolder(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
     storage = StorageConfig(shard_size=64)
-    status = _render_and_verify(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
+    status = _render(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")
-    verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False))
+    verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False, json=False))
     report_dir = args.dir / "report"
     print(f"\n$ python -m aggregate report {args.shards} -o {report_dir}")
     _run_report(argparse.Namespace(source=args.shards, output=report_dir, title=None), synthetic=True)
@@ -224,29 +297,34 @@ def _feature_config(changes: dict[str, str]):
         raise InputError(f"--feature: {err}") from None
 
 
-def _render_and_verify(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
-                       backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False) -> int:
+def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
+            backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False,
+            as_json: bool = False) -> int:
     from .render import render_shards
 
     result = render_shards(manifest, output, recipe, storage, jobs=jobs, roots=roots, backend=backend,
                            scheduler=scheduler, progress=progress, retry_failed=retry_failed)
+    out = sys.stderr if as_json else sys.stdout
     print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
-          f"({result.rendered} rendered now, {result.skipped} already complete)")
+          f"({result.rendered} rendered now, {result.skipped} already complete)", file=out)
     if result.failed:
         print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}; "
-              "restore them and run again with --retry-failed):")
+              "restore them and run again with --retry-failed):", file=out)
         for item in result.failed[:10]:
-            print(f"  {item['sample_id']} ({item['path']}): {item['reason']}")
+            print(f"  {item['sample_id']} ({item['path']}): {item['reason']}", file=out)
         if len(result.failed) > 10:
-            print(f"  ... and {len(result.failed) - 10} more")
-        return 1
-    return 0
+            print(f"  ... and {len(result.failed) - 10} more", file=out)
+    if as_json:
+        _print_json({"folder": str(result.folder), "shards": result.shards, "rendered": result.rendered,
+                     "skipped": result.skipped, "samples": result.samples, "failed": result.failed})
+    return 1 if result.failed else 0
 
 
 def _run_render(args: argparse.Namespace) -> int:
-    return _render_and_verify(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
-                              from_options(StorageConfig, args), args.jobs, _pairs(args.root, "--root"),
-                              args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed)
+    return _render(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
+                   from_options(StorageConfig, args), args.jobs, _pairs(args.root, "--root"),
+                   args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed,
+                   as_json=args.json)
 
 
 def _run_report(args: argparse.Namespace, synthetic: bool = False) -> int:
@@ -262,11 +340,15 @@ def _run_verify(args: argparse.Namespace) -> int:
     from .shards import verify_shards
 
     report = verify_shards(args.shards, progress=not args.quiet)
+    out = _human(args)
     for problem in report.problems:
-        print(f"problem: {problem}")
+        print(f"problem: {problem}", file=out)
     if report.problems:
-        print(f"{args.shards}: {len(report.problems)} problem(s) found")
-        return 1
-    print(f"{args.shards}: OK: {report.samples} samples in {report.shards} shards, "
-          f"{report.failed} clips listed as failed at render time")
-    return 0
+        print(f"{args.shards}: {len(report.problems)} problem(s) found", file=out)
+    else:
+        print(f"{args.shards}: OK: {report.samples} samples in {report.shards} shards, "
+              f"{report.failed} clips listed as failed at render time", file=out)
+    if args.json:
+        _print_json({"folder": str(args.shards), "ok": report.ok, "problems": report.problems,
+                     "shards": report.shards, "samples": report.samples, "failed": report.failed})
+    return 0 if report.ok else 1

@@ -1,8 +1,13 @@
-"""The one exception type for bad input a user can fix.
+"""The one exception type for bad input a user can fix, and how the command line reports it.
 
 Its message names the file and says what to do; the command line prints it
 on one line and exits non-zero, without a traceback.
 """
+import os
+import sys
+
+# What a process killed by SIGPIPE reports (128 + 13): the status a shell expects from `cmd | head`.
+EXIT_BROKEN_PIPE = 141
 
 
 class InputError(Exception):
@@ -11,10 +16,10 @@ class InputError(Exception):
 
 def run_command(handler, args) -> int:
     """Run a CLI handler: bad input is one line on stderr and exit status 2, never a traceback."""
-    import sys
-
     try:
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # here, not at exit, so that a reader gone away (`| head`) is caught below
+        return status
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -22,3 +27,8 @@ def run_command(handler, args) -> int:
         print("interrupted: nothing half-written is kept or used; run the same command again to resume",
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout left (`| head -1`): stop quietly. Point stdout at devnull so that
+        # Python's own flush at exit does not fail again and print "Exception ignored".
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE

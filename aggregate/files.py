@@ -12,17 +12,29 @@ from typing import Callable
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_name)`` beside ``path``, then rename: a crash, Ctrl-C or kill -9 leaves the
     old file or none, never half of one (the temporary file is named ``.<name>.*.tmp``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
+    atomic_write_all([(path, write)])
+
+
+def atomic_write_all(files: list[tuple[Path, Callable[[str], None]]]) -> None:
+    """``atomic_write`` for files that belong together: every one is written whole to its temporary
+    name first, and only then are they all renamed, so a failure while writing (disk full, Ctrl-C)
+    leaves every previous file as it was."""
+    temporaries = []
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
-        with open(tmp, "rb") as written:
-            os.fsync(written.fileno())  # the rename must not reach the disk before the data
-        os.replace(tmp, path)
+        for path, write in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(handle)
+            temporaries.append(tmp)
+            write(tmp)
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
+            with open(tmp, "rb") as written:
+                os.fsync(written.fileno())  # the rename must not reach the disk before the data
+        for (path, _), tmp in zip(files, temporaries):
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in temporaries:
+            Path(tmp).unlink(missing_ok=True)
         raise
 
 

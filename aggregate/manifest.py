@@ -5,11 +5,12 @@ each file's audio header, applies the label policy and splits the files into
 kept rows and rejects, so that every .wav under the roots, and every file a
 table lists, ends in exactly one of the two tables.
 ``write_manifest`` stores the rows as Parquet (the policy, roots and counts in
-the file's metadata) and the rejects as CSV beside it; ``read_manifest`` reads
-them back. The columns are documented in docs/manifest.md.
+the file's metadata) and the rejects as CSV beside it, as one checked pair;
+``read_manifest`` reads them back. The columns are documented in docs/manifest.md.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from typing import Callable
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from . import __version__
 from .audio import probe
@@ -28,7 +28,8 @@ from .corpora import CORPORA, table
 from .corpora.base import REASONS, Candidate, Parsed, is_utf8, printable
 from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
 from .errors import InputError
-from .files import atomic_write
+from .files import atomic_write_all, sha256_of
+from .progress import show_progress
 from .splits import SplitConfig, assign_splits, summarize_splits
 
 METADATA_KEY = b"aggregate"
@@ -109,7 +110,7 @@ def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy | None = No
     meta = {
         "tool": "aggregate", "version": __version__, "emotions": list(EMOTIONS),
         "policy": policy.to_dict(), "split": split.to_dict(), "roots": {s.name: str(s.root) for s in sources},
-        "counts": _counts(clips_df, rejects_df, [s.name for s in sources]), "notes": notes,
+        "counts": count_clips(clips_df, rejects_df, [s.name for s in sources]), "notes": notes,
     }
     if tables:
         meta["tables"] = {name: str(Path(path).expanduser().resolve()) for name, path in tables.items()}
@@ -142,8 +143,7 @@ def _probe_all(paths: list[Path], corpus: str, progress: bool) -> list:
     batches = [paths[i:i + 256] for i in range(0, len(paths), 256)]
     results = []
     with ThreadPoolExecutor(max_workers=2) as pool, \
-            tqdm(total=len(paths), desc=f"{corpus}: reading headers", unit="file",
-                 disable=None if progress else True, leave=False) as bar:  # None: off when not a terminal
+            show_progress(len(paths), f"{corpus}: reading headers", "file", progress) as bar:
         for batch in pool.map(lambda batch: [probe(p) for p in batch], batches):
             results.extend(batch)
             bar.update(len(batch))
@@ -254,7 +254,8 @@ def _as_schema(frame: pd.DataFrame, corpora: list[str]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _counts(clips: pd.DataFrame, rejects: pd.DataFrame, corpora: list[str]) -> dict:
+def count_clips(clips: pd.DataFrame, rejects: pd.DataFrame, corpora: list[str]) -> dict:
+    """The metadata's ``counts``: per corpus, clips kept, rejects by reason, speakers, clips per emotion."""
     counts = {}
     for name in corpora:
         mine = clips[clips["corpus"] == name]
@@ -274,16 +275,84 @@ def rejects_path(manifest_path: Path | str) -> Path:
     return path.with_name(path.stem + ".rejects.csv")
 
 
-def write_manifest(manifest: Manifest, path: Path | str) -> Path:
-    """Write the Parquet manifest and its rejects CSV; each appears whole or not at all."""
+def check_output(path: Path | str) -> Path:
+    """Refuse, before any work, a manifest output this tool must not write: a folder, a path under a
+    file, or a file it did not write itself (a manifest it wrote is replaced)."""
     path = Path(path)
-    table = pa.Table.from_pandas(manifest.clips, preserve_index=False)
-    metadata = dict(table.schema.metadata or {})
-    metadata[METADATA_KEY] = json.dumps(manifest.meta, sort_keys=True).encode()
-    table = table.replace_schema_metadata(metadata)
-    atomic_write(rejects_path(path), lambda tmp: manifest.rejects.to_csv(tmp, index=False))
-    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise InputError(f"-o {path}: {parent} is a file, not a folder; pass a path inside a folder")
+    rejects = rejects_path(path)
+    if path.is_dir() or rejects.is_dir():
+        raise InputError(f"-o {path}: {path if path.is_dir() else rejects} is a folder; "
+                         f"pass a file name for the manifest, e.g. {path / 'aggregate.parquet'}")
+    if path.exists() and not _is_manifest(path):
+        raise InputError(f"-o {path}: the file exists and is not a manifest written by this tool; "
+                         "pass a new file name (it is never overwritten)")
+    if rejects.exists() and not _is_rejects_table(rejects):
+        raise InputError(f"-o {path}: {rejects} exists and is not a rejects table written by this tool; "
+                         "move it away or pass another file name")
     return path
+
+
+def _is_manifest(path: Path) -> bool:
+    try:
+        return METADATA_KEY in (pq.read_schema(path).metadata or {})
+    except (pa.ArrowException, OSError):
+        return False
+
+
+def _is_rejects_table(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().rstrip("\n") == ",".join(REJECT_COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def write_manifest(manifest: Manifest, path: Path | str) -> Path:
+    """Write the Parquet manifest and its rejects CSV as one pair: the Parquet's metadata records the
+    rejects' SHA-256 (``read_manifest`` checks it), and a failed write leaves the previous pair whole."""
+    path = check_output(path)
+    rejects = manifest.rejects.to_csv(index=False).encode()
+    meta = dict(manifest.meta, rejects_sha256=hashlib.sha256(rejects).hexdigest())
+    table = pa.Table.from_pandas(manifest.clips, preserve_index=False)
+    try:
+        atomic_write_all([(rejects_path(path), lambda tmp: Path(tmp).write_bytes(rejects)),
+                          (path, lambda tmp: pq.write_table(_with_meta(table, meta), tmp))])
+    except OSError as err:
+        raise InputError(f"cannot write {path} ({err.strerror or err}); check the folder's permissions "
+                         "and free space, then run the command again") from None
+    return path
+
+
+def _with_meta(table: pa.Table, meta: dict) -> pa.Table:
+    metadata = dict(table.schema.metadata or {})
+    metadata[METADATA_KEY] = json.dumps(meta, sort_keys=True).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def write_shareable_copy(source: Path, dest: Path) -> None:
+    """Copy a manifest (and its rejects) without the absolute folders of this machine: in the metadata
+    each corpus root becomes the corpus' name, each table its file name, and so does a root named in a
+    reject's detail (a shards folder is shared; the user's own manifest keeps its roots, which render
+    needs to find the audio)."""
+    table = pq.read_table(source)
+    meta = json.loads(table.schema.metadata[METADATA_KEY])
+    roots = meta.get("roots", {})
+    meta["roots"] = {name: name for name in roots}
+    if "tables" in meta:
+        meta["tables"] = {name: Path(file).name for name, file in meta["tables"].items()}
+    files = []
+    if rejects_path(source).is_file():
+        rejects = _read_rejects(rejects_path(source))
+        for name, root in sorted(roots.items(), key=lambda item: -len(item[1])):  # a root inside another: it first
+            rejects["detail"] = rejects["detail"].str.replace(root, name, regex=False)
+        data = rejects.to_csv(index=False).encode()
+        meta["rejects_sha256"] = hashlib.sha256(data).hexdigest()
+        files.append((rejects_path(dest), lambda tmp: Path(tmp).write_bytes(data)))
+    files.append((dest, lambda tmp: pq.write_table(_with_meta(table, meta), tmp)))
+    atomic_write_all(files)
 
 
 def read_manifest(path: Path | str) -> Manifest:
@@ -297,15 +366,27 @@ def read_manifest(path: Path | str) -> Manifest:
         raise InputError(f"{path} is not a readable Parquet manifest ({err})") from None
     raw = (table.schema.metadata or {}).get(METADATA_KEY)
     if raw is None:
-        raise InputError(f"{path} is a Parquet file but not a manifest written by this tool")
+        raise InputError(f"{path} is a Parquet file but not a manifest written by this tool (a table saved by "
+                         "pandas or another tool loses the manifest's metadata); to keep part of a manifest, "
+                         "use `python -m aggregate select MANIFEST -o OUT` (see docs/manifest.md)")
+    meta = json.loads(raw)
     clips = table.to_pandas()
     clips = clips.astype({c: dtype for c, dtype in COLUMNS.items() if c in clips})
     rejects_file = rejects_path(path)
     if rejects_file.is_file():
-        rejects = pd.read_csv(rejects_file, dtype="string", keep_default_na=False, na_values=[""])
+        # Manifests written before the pair was checked record no checksum: their rejects are taken as they are.
+        recorded = meta.get("rejects_sha256")
+        if recorded is not None and recorded != sha256_of(rejects_file):
+            raise InputError(f"{rejects_file} is not the rejects table written with {path} (another build, "
+                             "or an edit); build the manifest again with `python -m aggregate manifest`")
+        rejects = _read_rejects(rejects_file)
     else:
         rejects = pd.DataFrame(columns=REJECT_COLUMNS, dtype="string")
-    return Manifest(clips, rejects, json.loads(raw))
+    return Manifest(clips, rejects, meta)
+
+
+def _read_rejects(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
 
 
 def summarize(manifest: Manifest) -> str:

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from .emotions import EMOTIONS
 from .errors import InputError
 from .files import sha256_of
 from .manifest import read_manifest
+from .progress import show_progress
 from .recipe import DecodeError, FeatureConfig, render_clip
 from .shards import ShardContent, ShardsFolder, make_plan
 from .storage import StorageConfig
@@ -89,8 +89,7 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
         expected = {n: -(-len(shards[n]) // size) for n in todo}
         received: dict[int, list] = {n: [] for n in todo}
         done_before = len(clips) - sum(len(shards[n]) for n in todo)
-        with tqdm(total=len(clips), initial=done_before, desc="rendering", unit="clip",
-                  disable=None if progress else True, smoothing=0.1) as bar:
+        with show_progress(len(clips), "rendering", "clip", progress, initial=done_before) as bar:
             for result in _run(chunks, recipe, storage.dtype, jobs, backend, scheduler):
                 n = result[0]
                 received[n].append(result)

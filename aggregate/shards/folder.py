@@ -4,9 +4,10 @@ Layout (docs/shards.md)::
 
     shard-00000.h5 ...        the features and labels (``h5.py`` knows what is inside)
     shard-00000.h5.sha256     each shard's checksum, written right after the shard itself
-    plan.json                 what is being rendered: recipe, storage, manifest checksum
+    plan.json                 what is being rendered: recipe, storage, the source manifest's checksum
     index.json                when complete: every shard (samples, bytes, sha256), every sample's place
-    manifest.parquet          the manifest the shards were rendered from (and its rejects CSV)
+    manifest.parquet          the manifest the shards were rendered from, without this machine's
+                              folders (and its rejects CSV)
     .render.lock              held by the render that is writing the folder
 
 Everything read from a folder is data received, not instructions: ``open`` checks the
@@ -20,14 +21,12 @@ import fcntl
 import json
 import os
 import re
-import shutil
 from pathlib import Path
-
-from tqdm import tqdm
 
 from ..errors import InputError
 from ..files import atomic_write, atomic_write_json, sha256_of
-from ..manifest import Manifest, read_manifest, rejects_path
+from ..progress import show_progress
+from ..manifest import Manifest, read_manifest, rejects_path, write_shareable_copy
 from ..recipe import FeatureConfig
 from ..storage import StorageConfig
 from . import h5
@@ -116,8 +115,7 @@ class ShardsFolder:
     def check_checksums(self, progress: bool = False) -> None:
         """Refuse the folder if any shard differs from the checksum the index recorded for it."""
         total = sum(s["bytes"] for s in self.index["shards"])
-        with tqdm(total=total, desc="checking checksums", unit="B", unit_scale=True,
-                  disable=None if progress else True, leave=False) as bar:
+        with show_progress(total, "checking checksums", "B", progress) as bar:
             for shard in self.index["shards"]:
                 path = self.shard_path(shard["name"])
                 if not path.is_file():
@@ -193,9 +191,10 @@ class ShardsFolder:
                 stale.unlink(missing_ok=True)
         copy = out / MANIFEST_FILE
         if manifest_path.resolve() != copy.resolve():
-            self._write(copy, lambda tmp: shutil.copyfile(manifest_path, tmp))
-            if rejects_path(manifest_path).is_file():
-                self._write(rejects_path(copy), lambda tmp: shutil.copyfile(rejects_path(manifest_path), tmp))
+            try:
+                write_shareable_copy(manifest_path, copy)
+            except OSError as err:
+                raise _write_error(copy, err) from None
         if not plan_file.exists():
             self._write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
 
@@ -279,7 +278,9 @@ class ShardsFolder:
             "format": h5.FORMAT, "tool_version": __version__, "emotions": list(EMOTIONS),
             "feature_config": plan["feature_config"], "feature_config_hash": plan["feature_config_hash"],
             "storage": plan["storage"], "shape": plan["shape"],
-            "manifest": {"file": MANIFEST_FILE, "sha256": plan["manifest_sha256"]},
+            # the copy is checked by readers; the source's checksum ties the folder to the plan (resume)
+            "manifest": {"file": MANIFEST_FILE, "sha256": sha256_of(self.path / MANIFEST_FILE),
+                         "source_sha256": plan["manifest_sha256"]},
             "shards": shards, "samples": samples, "failed": failed,
         }
         self._write(self.path / INDEX_FILE, lambda tmp: Path(tmp).write_text(json.dumps(self.index, indent=1, sort_keys=True)))
@@ -288,10 +289,14 @@ class ShardsFolder:
         try:
             atomic_write(path, write)
         except OSError as err:
-            if err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(err):
-                raise InputError(f"disk full at {path}: free space and run the same command again") from None
-            raise InputError(f"cannot write {path} ({err.strerror or err}); check the folder's permissions "
-                             "and free space, then run the same command again") from None
+            raise _write_error(path, err) from None
+
+
+def _write_error(path: Path, err: OSError) -> InputError:
+    if err.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(err):
+        return InputError(f"disk full at {path}: free space and run the same command again")
+    return InputError(f"cannot write {path} ({err.strerror or err}); check the folder's permissions "
+                      "and free space, then run the same command again")
 
 
 def _read_json(path: Path, what: str) -> dict:
