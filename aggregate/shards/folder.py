@@ -327,6 +327,8 @@ def _check_index(index: dict, where: Path) -> None:
     for key, kind in _INDEX_FIELDS.items():
         if not isinstance(index.get(key), kind):
             raise damaged(f"'{key}' is missing or not a {kind.__name__}")
+    if not all(isinstance(index["manifest"].get(k), str) for k in ("file", "sha256", "source_sha256")):
+        raise damaged("'manifest' lacks its file name and checksums")
     try:
         FeatureConfig.from_dict(index["feature_config"])
         StorageConfig.from_dict(index["storage"])
