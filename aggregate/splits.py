@@ -64,13 +64,14 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from .corpora import CORPORA
 from .emotions import EMOTIONS
 from .errors import InputError
 from .files import atomic_write
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 STRATEGIES: tuple[str, ...] = ("speakers", "leave-one-corpus-out", "kfold")
-CORPUS_ORDER: tuple[str, ...] = ("iemocap", "crema-d", "tess", "ravdess")
+CORPUS_ORDER: tuple[str, ...] = tuple(CORPORA)  # the registry's order; table corpora follow by name
 LABEL_COLUMNS: tuple[str, ...] = tuple(f"label_{e}" for e in EMOTIONS)
 TABLE_COLUMNS: tuple[str, ...] = ("sample_id", "speaker", "corpus", "split")
 
@@ -106,8 +107,8 @@ class SplitConfig:
             raise SplitError(f"the split seed must be a whole number >= 0, got {self.seed!r}")
         _check_fractions(self.fractions)
         if self.strategy == "leave-one-corpus-out" and not self.test_corpus:
-            raise SplitError("leave-one-corpus-out needs test_corpus (--test-corpus): "
-                             f"one of {', '.join(CORPUS_ORDER)}")
+            raise SplitError("leave-one-corpus-out needs test_corpus (--test-corpus): the name of a corpus "
+                             f"in the manifest, e.g. {', '.join(CORPUS_ORDER)}")
         if self.strategy == "kfold":
             if self.folds < 3:
                 raise SplitError(f"kfold needs at least 3 folds (one test, one val, one train), got {self.folds}")
