@@ -71,6 +71,8 @@ def _missing_wav_bytes(path: Path, size: int) -> int:
 
 
 def why_unreadable(path: Path, err: Exception) -> str:
+    """Why a file is not audio, in words that name no folder of this machine (they travel in
+    rejects and shards; the caller knows which file it was)."""
     try:
         with open(path, "rb") as handle:
             start = handle.read(64)
@@ -80,4 +82,5 @@ def why_unreadable(path: Path, err: Exception) -> str:
         return "a git-lfs pointer, not audio: run `git lfs pull` in the clone to fetch the audio"
     if path.name.startswith("._"):
         return "a macOS metadata twin (._ file), not audio"
-    return f"soundfile cannot read it ({str(err).strip() or type(err).__name__})"
+    said = (str(err).strip() or type(err).__name__).replace(str(path), path.name)  # libsndfile quotes the path
+    return f"soundfile cannot read it ({said})"

@@ -240,3 +240,17 @@ def test_the_demo_never_deletes_a_folder_it_did_not_write(tmp_path):
     with pytest.raises(InputError, match="did not write.*thesis.txt"):
         ShardsFolder(shards).discard()
     assert (shards / "thesis.txt").read_text() == "years of work"
+
+
+def test_reasons_for_unreadable_audio_name_no_folder_of_this_machine(tmp_path):
+    from aggregate.audio import probe
+    from aggregate.recipe import DecodeError, FeatureConfig, load_clip
+
+    broken = tmp_path / "deep" / "folder" / "03-01-05-01-01-01-01.wav"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk-without-a-data-chunk")
+    _, reason, detail = probe(broken)
+    assert reason == "unreadable" and "03-01-05-01-01-01-01.wav" in detail and str(tmp_path) not in detail
+    with pytest.raises(DecodeError) as caught:
+        load_clip(broken, FeatureConfig(), "ravdess")
+    assert str(tmp_path) not in caught.value.why
