@@ -187,12 +187,14 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
 
 
 def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
-                     tables: dict | None = None, out=None):
+                     tables: dict | None = None, out=None, synthetic: bool = False):
     from .manifest import build_manifest, check_output, write_manifest
     from .splits import SplitConfig
 
     check_output(output)  # before the slow part: a wrong -o fails at once
     manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
+    if synthetic:  # travels with the manifest into shards and data cards, which then say so
+        manifest.meta["synthetic"] = True
     write_manifest(manifest, output)
     _report_written(manifest, output, out or sys.stdout)
     return manifest
@@ -242,7 +244,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     demo = write_demo_corpora(args.dir, seed=args.seed)
     flags = " ".join(f"--{name} {shlex.quote(str(root))}" for name, root in demo.roots.items())
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
-    _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True)
+    _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True, synthetic=True)
 
     from .recipe import FeatureConfig
     from .shards import ShardsFolder
@@ -256,7 +258,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     verify_status = _run_verify(argparse.Namespace(shards=args.shards, quiet=False, json=False))
     report_dir = args.dir / "report"
     print(f"\n$ python -m aggregate report {args.shards} -o {report_dir}")
-    _run_report(argparse.Namespace(source=args.shards, output=report_dir, title=None), synthetic=True)
+    _run_report(argparse.Namespace(source=args.shards, output=report_dir, title=None))
     print(f"\nthe data card: {report_dir / 'index.html'} (open it in a browser)")
     return status or verify_status
 
@@ -327,10 +329,10 @@ def _run_render(args: argparse.Namespace) -> int:
                    as_json=args.json)
 
 
-def _run_report(args: argparse.Namespace, synthetic: bool = False) -> int:
+def _run_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
-    page = build_report(args.source, args.output, title=args.title, synthetic=synthetic)
+    page = build_report(args.source, args.output, title=args.title)
     figures = len(list(page.parent.glob("*.png")))
     print(f"wrote {page} ({figures} figures beside it, as PNG and SVG)")
     return 0

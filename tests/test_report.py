@@ -197,9 +197,9 @@ def test_no_corpus_name_or_colour_is_written_into_the_report_code():
 
 def test_policy_and_limitations_are_this_manifests(demo_manifest, tmp_path):
     clips = demo_manifest.clips
-    meta = dict(demo_manifest.meta, policy=dict(demo_manifest.meta["policy"], min_votes=2))
+    meta = dict(demo_manifest.meta, policy=dict(demo_manifest.meta["policy"], min_votes=2), synthetic=True)
     source = write_manifest(Manifest(clips, demo_manifest.rejects, meta), tmp_path / "policy.parquet")
-    text = build_report(source, tmp_path / "card", synthetic=True).read_text(encoding="utf-8")
+    text = build_report(source, tmp_path / "card").read_text(encoding="utf-8")
     policy = re.search(r'<section id="policy">.*?</section>', text, re.S).group(0)
     assert "min_votes=2" in policy and "at least 2 of its raters" in policy
     limits = re.search(r'<section id="limitations">.*?</section>', text, re.S).group(0)

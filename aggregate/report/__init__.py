@@ -22,11 +22,10 @@ from .statistics import describe
 __all__ = ["MARKER", "build_report"]
 
 
-def build_report(source: Path | str, output: Path | str, title: str | None = None,
-                 synthetic: bool = False) -> Path:
+def build_report(source: Path | str, output: Path | str, title: str | None = None) -> Path:
     """Write the data card of ``source`` (a manifest .parquet or a shards folder) into ``output``;
     return the path of ``output/index.html``. ``title`` replaces the page's default title;
-    ``synthetic`` says the clips are the demo's synthetic corpora. Raises InputError for input that
+    A manifest whose metadata says ``synthetic`` (the demo's) is described as such. Raises InputError for input that
     is neither, or for an ``output`` that holds files the report did not write."""
     source, output = Path(source), Path(output)
     loaded = load_source(source)
@@ -35,6 +34,7 @@ def build_report(source: Path | str, output: Path | str, title: str | None = Non
     examples = loaded.shards.features_of([i for ids in card.examples.values() for i in ids]) if loaded.shards else {}
     with report_folder(output) as folder:
         figures = draw_all(card, examples, folder)
+        synthetic = bool(loaded.manifest.meta.get("synthetic"))
         page = render_page(card, figures, title or default_title(card), synthetic)
         (folder / "index.html").write_text(page, encoding="utf-8")
     return output / "index.html"
