@@ -41,11 +41,14 @@ def main() -> None:
     rate(cached, n)  # fills the cache
     print(f"pipeline alone, from the cache:   {rate(cached, n):8,.0f} samples/s")
 
-    from train.model import ModelConfig, build_model, compile_model
+    import numpy as np
 
-    config = ModelConfig(input_shape=(*split.shape, 1), small=args.small)
-    model = build_model(config)
-    compile_model(model, config, None)
+    from train.fit import compile_for
+    from train.models import MODELS
+    from train.models.paper_cnn import ModelConfig, build_model
+
+    model = build_model(ModelConfig(input_shape=(*split.shape, 1), small=args.small))
+    compile_for(model, MODELS["paper-cnn"], np.ones(7), steps=1, learning_rate=1e-3)
     dataset = make_dataset(split, args.batch_size, True)
     model.fit(dataset.take(2), epochs=1, verbose=0)  # builds and compiles the step function
     start = time.perf_counter()

@@ -53,7 +53,7 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
         start = time.perf_counter()
         results[name, split] = _run(name, options)
         print(f"{name:<18} {split:<7} UA {FIGURES[0][1](results[name, split]['test']):.3f}  "
-              f"{results[name, split].get('seconds', time.perf_counter() - start):7.1f} s", flush=True)
+              f"{results[name, split].get('seconds') or time.perf_counter() - start:7.1f} s", flush=True)
     table = leaderboard(results, list(splits), ["trivial", "baseline", *models])
     atomic_write(out / "leaderboard.md", lambda tmp: Path(tmp).write_text(table + "\n"))
     print(table)

@@ -73,8 +73,8 @@ class Functionals(layers.Layer):
         if n_mels % self.bands:
             raise ValueError(f"{n_mels} mel bands do not divide into {self.bands} groups")
         dct = ops.convert_to_tensor(mfcc_matrix(n_mels, self.n_mfcc))  # constants per call, as in MFCC
-        pool = ops.convert_to_tensor(np.kron(np.eye(self.bands), np.ones((1, n_mels // self.bands), "float32"))
-                                     / (n_mels // self.bands))
+        pool = ops.convert_to_tensor((np.kron(np.eye(self.bands), np.ones((1, n_mels // self.bands)))
+                                      / (n_mels // self.bands)).astype("float32"))
         active = ops.mean(x, axis=1) > self.active_level  # (B, T)
         started = ops.cumsum(ops.cast(active, "int32"), axis=1) > 0
         ending = ops.flip(ops.cumsum(ops.flip(ops.cast(active, "int32"), axis=1), axis=1) > 0, axis=1)
@@ -111,7 +111,8 @@ class Functionals(layers.Layer):
             onehot = ops.one_hot(index, frames)[:, None, :]
             quantiles.append(ops.sum(ops.where(onehot > 0, ordered, 0.0), axis=2))
         spread = quantiles[-1] - quantiles[0]
-        switches = ops.sum(ops.abs(ops.diff(ops.cast(active, "float32"), axis=1)) * span[:, 1:], axis=1) / n
+        inside = span[:, 1:] * span[:, :-1]  # both frames of a pair within the span
+        switches = ops.sum(ops.abs(ops.diff(ops.cast(active, "float32"), axis=1)) * inside, axis=1) / n
         extra = ops.stack([n / frames, ops.sum(ops.cast(active, "float32") * span, axis=1) / n, switches], axis=1)
         stats = [mean, std, *quantiles, spread, slope, skew, kurt]
         return ops.concatenate([ops.reshape(ops.stack(stats, axis=2), (-1, len(stats) * contours.shape[1])), extra],
