@@ -37,7 +37,8 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated setting names")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(SETTINGS)
-    print(f"{'setting':20}" + "".join(f"{'fold ' + str(f):>8}" for f in range(args.folds)) + f"{'mean':>8}{'spread':>8}{'s/fold':>8}")
+    folds = "".join(f"{'fold ' + str(f):>8}" for f in range(args.folds))
+    print(f"{'setting':20}{folds}{'mean':>8}{'spread':>8}{'s/fold':>8}")
     for name in names:
         options = dict(SETTINGS[name])
         uas, seconds = [], []

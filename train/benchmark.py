@@ -47,8 +47,8 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     plan += [(name, "random") for name in ["trivial", "baseline", *[m for m in LEAKY_MODELS if m in models]]]
     for name, split in plan:
         config = leaky if split == "random" else splits[split]
-        options = TrainOptions(shards=shards, out=out / name / split, model=name if name in MODEL_NAMES else DEFAULT_MODEL,
-                               split=config, seed=seed, verbose=0,
+        model = name if name in MODEL_NAMES else DEFAULT_MODEL  # trivial, baseline: the model is not used
+        options = TrainOptions(shards=shards, out=out / name / split, model=model, split=config, seed=seed, verbose=0,
                                epochs=None if name == DEFAULT_MODEL else seed_epochs)
         start = time.perf_counter()
         results[name, split] = _run(name, options)

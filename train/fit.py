@@ -28,7 +28,8 @@ def seed_everything(seed: int) -> None:
 
 
 def loss_weights(recipe: Recipe, labels: np.ndarray, use: bool) -> np.ndarray:
-    """Per emotion: positive weights (sigmoid) or emotion weights (softmax) of the training split; ones if not ``use``."""
+    """Per emotion, from the training split: positive weights (sigmoid) or emotion weights (softmax);
+    ones if not ``use``."""
     if not use:
         return np.ones(len(EMOTIONS))
     return class_weights(labels) if recipe.output == "sigmoid" else emotion_weights(labels)

@@ -204,7 +204,8 @@ def run_header(config: dict) -> str:
 
 
 def write_predictions(path: Path, splits: dict[str, tuple[SplitData, np.ndarray]], speakers: pd.Series) -> None:
-    """One row per clip: sample_id, corpus, speaker, split, truth (emotions joined by '|'), a probability per emotion."""
+    """One row per clip: sample_id, corpus, speaker, split, truth (emotions joined by '|'),
+    then a probability per emotion."""
     frames = []
     for name, (split, scores) in splits.items():
         frame = pd.DataFrame({"sample_id": split.sample_ids, "corpus": split.corpora,

@@ -44,7 +44,8 @@ _PAPER = dict(source="seed 001 (Tables I and II)", output="sigmoid", schedule="c
               learning_rate=1e-3, options=paper_cnn.OPTIONS)
 
 MODELS: dict[str, Recipe] = {
-    "fusion": Recipe(fusion.build, "no seed: chosen on real RAVDESS, docs/training.md", mixup=0.4, finish=fusion.finish),
+    "fusion": Recipe(fusion.build, "no seed: chosen on real RAVDESS, docs/training.md", mixup=0.4,
+                     finish=fusion.finish),
     "paper-cnn": Recipe(paper_cnn.build, **_PAPER),
     "paper-cnn-flatten": Recipe(partial(paper_cnn.build, pooling="flatten"), **_PAPER),
     "conv1d": Recipe(seed002.conv1d, "seed 002 (Section 5.1)", learning_rate=1e-3),

@@ -67,11 +67,13 @@ def finish(cnn: keras.Model, train_inputs, train_labels: np.ndarray, seed: int) 
     fit.fit((features[clip] - mean) / std, emotion, sample_weight=weight)
     kernel = np.zeros((features.shape[1], len(EMOTIONS)), "float32")
     bias = np.full(len(EMOTIONS), -30.0, "float32")  # an emotion absent from training: probability ~0
+    coef, intercept = fit.coef_, fit.intercept_
+    if len(fit.classes_) == 2:  # scikit-learn keeps one logit z; softmax of (-z/2, z/2) is sigmoid(z)
+        coef, intercept = np.stack([-coef[0], coef[0]]) / 2, np.array([-1.0, 1.0]) * intercept[0] / 2
     if len(fit.classes_) == 1:  # one emotion only: it always wins
         bias[fit.classes_[0]] = 0.0
     else:
-        kernel[:, fit.classes_] = (fit.coef_ if len(fit.classes_) > 2 else np.stack([-fit.coef_[0], fit.coef_[0]]) / 2).T
-        bias[fit.classes_] = fit.intercept_ if len(fit.classes_) > 2 else np.array([-1, 1]) * fit.intercept_[0] / 2
+        kernel[:, fit.classes_], bias[fit.classes_] = coef.T, intercept
     scale = layers.Normalization(mean=mean, variance=np.square(std), name="functionals_norm")
     logistic = layers.Dense(len(EMOTIONS), activation="softmax", name="logistic")
     x = cnn.input
