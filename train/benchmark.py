@@ -102,5 +102,6 @@ def leaderboard(results: dict, folds: list[str], names: list[str]) -> str:
         cells.append(f"{np.mean(seconds):.0f}" if seconds else "-")
         leak = results.get((name, "random"))
         cells += [f"{figure(leak['test']):.3f}" if leak else "-" for _, figure in FIGURES[:2]]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        label = name if len(runs) == len(folds) else f"{name} ({len(runs)} of {len(folds)} folds)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
