@@ -1,71 +1,55 @@
-"""The evidence behind the training defaults: a few settings side by side on the same shards and split.
+"""The evidence behind the default model: settings side by side over speaker folds, mean and spread.
 
-Trains each setting of ``SETTINGS`` (and the logistic-regression baseline) on one
-shards folder with the manifest's speaker-disjoint split, and prints test macro
-F1, mAP and the paper's Eq. 2 next to the trivial all-absent predictor. Figures
-are printed, not asserted.
+Trains each setting of ``SETTINGS`` on every fold of a ``kfold`` split by speaker
+(validation from the training folds' speakers) and prints the test split's
+single-label UA per fold, its mean and spread, and seconds per fold, next to the
+baseline and the trivial predictor (from ``python -m train benchmark``, whose run
+folders are reused when ``--out`` is the benchmark's). Figures are printed, not asserted.
 
-    python benchmarks/train_defaults.py SHARDS_DIR [--out DIR] [--only small-default,full-default]
-
-Without real corpora, build bigger demo shards first:
-    python -m aggregate.synth /tmp/big --clips-scale 4
-    python -m aggregate manifest --ravdess /tmp/big/ravdess ... -o /tmp/big.parquet
-    python -m aggregate render /tmp/big.parquet -o /tmp/big-shards
+    python benchmarks/train_defaults.py SHARDS_DIR --out DIR [--folds 4] [--only fusion,fusion-unweighted]
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
-import tempfile
-import time
 from pathlib import Path
 
-from train.run import TrainOptions, baseline_run, train_run
+import numpy as np
 
-SETTINGS = {
-    "small-default": {"small": True},
-    "small-bn0.99": {"small": True, "batch_norm_momentum": 0.99},
-    "small-lr3e-4": {"small": True, "learning_rate": 3e-4},
-    "small-specaug": {"small": True, "spec_augment": True},
-    "small-no-weights": {"small": True, "_class_weights": "none"},
-    "small-dropout0.1": {"small": True, "dropout": 0.1},
-    "full-default": {},
+from aggregate.splits import SplitConfig
+from train.benchmark import FIGURES, _run
+from train.run import TrainOptions
+
+SETTINGS = {  # TrainOptions fields beside shards, out, split and seed
+    "trivial": {},
+    "baseline": {},
+    "fusion": {},
+    "fusion-unweighted": {"class_weights": "none"},
+    "fusion-30-epochs": {"epochs": 30},
+    "paper-cnn": {"model": "paper-cnn"},
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("shards", type=Path)
-    parser.add_argument("--out", type=Path, help="keep the run folders here (default: a temp folder)")
+    parser.add_argument("--out", type=Path, required=True, help="run folders go (and are reused) here")
+    parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--only", help="comma-separated setting names")
-    parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(SETTINGS)
-    out = args.out or Path(tempfile.mkdtemp(prefix="train_defaults_"))
-    rows = []
-    quiet = contextlib.redirect_stdout(io.StringIO())
-    with quiet:
-        base = baseline_run(TrainOptions(shards=args.shards, out=out / "baseline"))["test"]
-    rows.append(("baseline (logistic regression)", base, 0.0))
+    folds = "".join(f"{'fold ' + str(f):>8}" for f in range(args.folds))
+    print(f"{'setting':20}{folds}{'mean':>8}{'spread':>8}{'s/fold':>8}")
     for name in names:
-        model = dict(SETTINGS[name])
-        weights = model.pop("_class_weights", "auto")
-        start = time.perf_counter()
-        with quiet:
-            result = train_run(TrainOptions(shards=args.shards, out=out / name, epochs=args.epochs,
-                                            class_weights=weights, model=model))["test"]
-        rows.append((name, result, time.perf_counter() - start))
-        print(f"done {name}", flush=True)
-    trivial = rows[0][1]["trivial"]
-    print(f"\n{'setting':32}{'macro F1':>9}{'mAP':>7}{'Eq.2':>7}{'UA':>7}{'seconds':>9}")
-    print(f"{'trivial all-absent':32}{trivial['macro_f1']:9.3f}{trivial['mAP']:7.3f}{trivial['paper_accuracy']:7.3f}")
-    for name, m, seconds in rows:
-        print(f"{name:32}{m['macro_f1']:9.3f}{m['mAP']:7.3f}{m['paper_accuracy']:7.3f}"
-              f"{m['single_label']['unweighted_accuracy']:7.3f}{seconds:9.0f}")
-    (out / "summary.json").write_text(json.dumps({n: m for n, m, _ in rows}, indent=1))
-    print(f"\nrun folders in {out}")
+        options = dict(SETTINGS[name])
+        uas, seconds = [], []
+        for fold in range(args.folds):
+            split = SplitConfig(strategy="kfold", folds=args.folds, fold=fold)
+            run = _run(name, TrainOptions(shards=args.shards, out=args.out / name / f"fold{fold}", split=split,
+                                          verbose=0, **options))
+            uas.append(FIGURES[0][1](run["test"]))
+            seconds.append(run.get("seconds") or 0.0)
+        print(f"{name:20}" + "".join(f"{u:8.3f}" for u in uas) + f"{np.mean(uas):8.3f}{np.std(uas):8.3f}"
+              f"{np.mean(seconds):8.0f}", flush=True)
 
 
 if __name__ == "__main__":

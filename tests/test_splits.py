@@ -201,17 +201,52 @@ def test_leave_one_corpus_out_needs_a_corpus_that_is_there(clips):
 
 def test_kfold_tests_every_speaker_exactly_once(clips):
     folds = 5
-    test_count, val_count = pd.Series(0, index=clips["speaker"].unique()), pd.Series(0, index=clips["speaker"].unique())
+    test_count = pd.Series(0, index=clips["speaker"].unique())
     for fold in range(folds):
         split = assign_splits(clips, SplitConfig(strategy="kfold", folds=folds, fold=fold, seed=2))
+        check_speaker_disjoint(clips, split)
         speakers = pd.Series(by_speaker(clips, split))
         test_count[speakers.index[speakers == "test"]] += 1
-        val_count[speakers.index[speakers == "val"]] += 1
         # each fold holds about a fifth of each corpus with many speakers
         table = shares(clips, split)
         for corpus, tolerance in [("crema-d", 0.02), ("ravdess", 0.05), ("iemocap", 0.1)]:
             assert abs(table.at[corpus, "test"] - 1 / folds) <= tolerance, (fold, table)
-    assert (test_count == 1).all() and (val_count == 1).all()
+    assert (test_count == 1).all()
+
+
+def test_kfold_takes_validation_from_the_training_folds(clips):
+    """Val is about a ninth of the non-test clips (0.1 / 0.9), not a whole fold: training keeps its share."""
+    split = assign_splits(clips, SplitConfig(strategy="kfold", folds=4, fold=1, seed=2))
+    table = shares(clips, split)
+    for corpus in ("crema-d", "ravdess"):
+        rest = 1 - table.at[corpus, "test"]
+        assert abs(table.at[corpus, "val"] / rest - 1 / 9) <= 0.04, table
+        assert table.at[corpus, "train"] >= 0.6, table
+    # the test fold is the same whatever the validation draw
+    other = assign_splits(clips, SplitConfig(strategy="kfold", folds=4, fold=1, seed=2, fractions=(0.7, 0.2, 0.1)))
+    assert ((split == "test") == (other == "test")).all()
+    assert (other == "val").sum() > (split == "val").sum()
+
+
+def test_random_split_deals_clips_and_leaks_speakers(clips, tmp_path):
+    config = SplitConfig(strategy="random", seed=4)
+    assert not config.speaker_disjoint and SplitConfig(strategy="kfold").speaker_disjoint
+    split = assign_splits(clips, config)
+    table = shares(clips, split)
+    assert np.abs(table.loc["crema-d"].to_numpy() - [0.8, 0.1, 0.1]).max() <= 0.01
+    with pytest.raises(SplitError, match="several splits"):
+        check_speaker_disjoint(clips, split)
+    # deterministic whatever the row order, and another seed deals otherwise
+    shuffled = clips.sample(frac=1.0, random_state=1)
+    assert (assign_splits(shuffled, config).reindex(clips.index) == split).all()
+    assert not (assign_splits(clips, SplitConfig(strategy="random", seed=5)) == split).all()
+    # its file is written and read only when the caller says it leaks
+    with pytest.raises(SplitError, match="several splits"):
+        write_splits(split_table(clips, split), tmp_path / "random.csv")
+    write_splits(split_table(clips, split), tmp_path / "random.csv", speaker_disjoint=False)
+    with pytest.raises(SplitError, match="several splits"):
+        read_splits(tmp_path / "random.csv")
+    assert len(read_splits(tmp_path / "random.csv", speaker_disjoint=False)) == len(clips)
 
 
 @pytest.mark.parametrize("options, words", [({"folds": 2}, "at least 3"), ({"fold": 5}, "out of range"),
@@ -326,7 +361,7 @@ def test_config_round_trips_through_json_and_rejects_nonsense():
     config = SplitConfig(strategy="kfold", seed=3, folds=10, fold=9, fractions=(0.7, 0.15, 0.15))
     assert SplitConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert SplitConfig.from_dict({}) == SplitConfig()
-    for bad in [{"strategy": "random"}, {"fractions": (0.5, 0.2, 0.2)}, {"fractions": (0.0, 0.5, 0.5)},
+    for bad in [{"strategy": "clips"}, {"fractions": (0.5, 0.2, 0.2)}, {"fractions": (0.0, 0.5, 0.5)},
                 {"seed": -1}, {"test-corpus": "tess"}]:
         with pytest.raises(SplitError):
             SplitConfig.from_dict(bad)

@@ -1,4 +1,8 @@
-"""``python -m train``: train the paper's CNN on shards; evaluate, predict, baseline."""
+"""``python -m train``: train a model on shards (the default command); evaluate, predict, baseline, benchmark.
+
+Inputs a user can get wrong are checked here before TensorFlow is imported, so a typo
+costs one ``error:`` line, not TensorFlow's start-up.
+"""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +18,7 @@ warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
 
 from aggregate.errors import run_command  # noqa: E402
 
-COMMANDS = ("train", "evaluate", "predict", "baseline")
+COMMANDS = ("train", "evaluate", "predict", "baseline", "benchmark")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,28 +32,22 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m train",
-        description="Train the paper's CNN on rendered shards (the default command), and evaluate, "
-                    "predict or fit the baseline. See docs/training.md.")
+        description="Train a model on rendered shards (the default command), and evaluate, predict, fit "
+                    "the baseline or run the leaderboard. See docs/training.md and docs/benchmarks.md.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model into a run folder (default)",
                                 description="Train on SHARDS and write a run folder: model, config, splits, "
                                             "class weights, history, metrics and plots.")
     _data_options(train)
-    model = train.add_argument_group("model and optimisation (seed 001, Tables I and II)")
-    model.add_argument("--epochs", type=int, default=20, help="at most this many epochs (default: 20)")
-    model.add_argument("--batch-size", type=int, default=32, help="(default: 32)")
-    model.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: 0.001)")
-    model.add_argument("--bn-momentum", type=float, default=0.9,
-                       help="batch-norm momentum (default: 0.9; Keras's 0.99 lags on small data)")
-    model.add_argument("--dropout", type=float, default=None, help="dropout of the dense layers (default: 0.3; 0 with --small)")
-    model.add_argument("--small", action="store_true", help="a much smaller network, for a quick run on a laptop")
-    model.add_argument("--spec-augment", action="store_true", help="SpecAugment-style time/frequency masking")
+    _model_options(train)
+    model = train.add_argument_group("the loss and the run")
     model.add_argument("--patience", type=int, default=6,
-                       help="stop after this many epochs without a better validation mAP (default: 6)")
+                       help="with a constant learning rate (paper-cnn): stop after this many epochs without a "
+                            "better validation PR-AUC (default: 6)")
     model.add_argument("--class-weights", choices=["auto", "none"], default="auto",
-                       help="weight each emotion's positive term by negatives/positives of the training "
-                            "split (auto, default) or not (none)")
+                       help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
+                            "or not (none); see docs/training.md")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
@@ -63,9 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     baseline.add_argument("--tune-thresholds", action="store_true", help="tune thresholds on validation")
     baseline.set_defaults(handler=_run_baseline)
 
-    evaluate = commands.add_parser("evaluate", help="recompute a run's metrics")
+    evaluate = commands.add_parser("evaluate", help="recompute a run's metrics",
+                                   description="Recompute a run's validation and test figures from its model and "
+                                               "splits. On the run's own shards they are written back into the run; "
+                                               "on other shards (or with --out) into a new folder --out.")
     evaluate.add_argument("run", type=Path, help="a run folder")
     evaluate.add_argument("--shards", type=Path, help="the shards folder, if not where the run found it")
+    evaluate.add_argument("--out", type=Path, help="a new folder for the figures (needed with other shards)")
     evaluate.set_defaults(handler=_run_evaluate)
 
     predict = commands.add_parser("predict", help="probabilities per emotion for audio files",
@@ -76,7 +78,42 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--corpus", help="apply this corpus's preprocessing (e.g. crema-d: noise reduction)")
     predict.add_argument("--json", action="store_true", help="print JSON")
     predict.set_defaults(handler=_run_predict)
+
+    benchmark = commands.add_parser("benchmark", help="the leaderboard: every model, the baseline and the trivial "
+                                                      "predictor over speaker folds",
+                                    description="Train every model (or --models) on each of --folds speaker folds, "
+                                                "then once on a clip-level random split that leaks speakers, and "
+                                                "print mean and spread of UA, WA, macro F1 and mAP. Runs already "
+                                                "in --out are reused, so an interrupted benchmark resumes.")
+    benchmark.add_argument("--shards", type=Path, required=True, help="a folder written by python -m aggregate render")
+    benchmark.add_argument("--out", type=Path, required=True, help="the folder for the run folders and the table")
+    benchmark.add_argument("--folds", type=int, default=4, help="speaker folds (default: 4)")
+    benchmark.add_argument("--models", help="comma-separated model names (default: all)")
+    benchmark.add_argument("--seed-epochs", type=int, default=20,
+                           help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
+    benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
+    benchmark.set_defaults(handler=_run_benchmark)
     return parser
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    from .names import DEFAULT_MODEL, MODEL_NAMES
+
+    model = parser.add_argument_group("model and optimisation (defaults: the model's own; see docs/training.md)")
+    model.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help=f"(default: {DEFAULT_MODEL})")
+    model.add_argument("--epochs", type=int, help="epochs (default: the model's: 60 for fusion, 20 for paper-cnn)")
+    model.add_argument("--batch-size", type=int, help="(default: the model's, mostly 32)")
+    model.add_argument("--learning-rate", type=float, help="peak learning rate (default: the model's)")
+    paper = parser.add_argument_group("paper-cnn only (seed 001)")
+    paper.add_argument("--bn-momentum", type=float,
+                       help="batch-norm momentum (default: 0.9; Keras's 0.99 lags on small data)")
+    paper.add_argument("--dropout", type=float, help="dropout of the dense layers (default: 0.3; 0 with --small)")
+    paper.add_argument("--small", action="store_true", default=None,
+                       help="a much smaller network, for a quick run on a laptop")
+    paper.add_argument("--spec-augment", action="store_true", default=None,
+                       help="SpecAugment-style time/frequency masking")
+    paper.add_argument("--pooling", choices=["time", "global", "flatten"],
+                       help="what feeds the dense layers (default: time; flatten: the paper's likely original)")
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -86,11 +123,36 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of splits, initialisation and shuffling")
     group = parser.add_argument_group("splits (default: the manifest's split column; see docs/training.md)")
     group.add_argument("--splits", type=Path, help="reuse a splits.csv of an earlier run")
-    group.add_argument("--split-strategy", choices=["speakers", "leave-one-corpus-out", "kfold"],
-                       help="compute the split here instead of using the manifest's")
+    group.add_argument("--split-strategy", choices=["speakers", "leave-one-corpus-out", "kfold", "random"],
+                       help="compute the split here instead of using the manifest's (random: clip by clip, "
+                            "LEAKS SPEAKERS; only to show how much that inflates figures)")
     group.add_argument("--test-corpus", help="with leave-one-corpus-out: the corpus held out for test")
     group.add_argument("--folds", type=int, default=5, help="with kfold: how many folds (default: 5)")
-    group.add_argument("--fold", type=int, default=0, help="with kfold: which fold is test (default: 0)")
+    group.add_argument("--fold", type=int, default=0,
+                       help="with kfold: which fold is test (default: 0); validation is a ~10%% share of the "
+                            "other folds' speakers")
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """What a user can get wrong, checked before TensorFlow loads: one ``error:`` line each."""
+    from aggregate.errors import InputError
+
+    for name in ("epochs", "batch_size", "folds", "seed_epochs"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if getattr(args, "learning_rate", None) is not None and not args.learning_rate > 0:
+        raise InputError(f"--learning-rate must be above 0, got {args.learning_rate}")
+    shards = getattr(args, "shards", None)
+    if shards is not None:
+        index = shards / "index.json"
+        if not shards.is_dir() or not index.is_file():
+            raise InputError(f"{shards} is not a shards folder (no index.json); write one with "
+                             "python -m aggregate render")
+        try:
+            index.open("rb").close()
+        except OSError as error:
+            raise InputError(f"{index} cannot be read ({error.strerror}); check its permissions") from None
 
 
 def _options(args: argparse.Namespace):
@@ -102,21 +164,23 @@ def _options(args: argparse.Namespace):
     if args.split_strategy:
         split = SplitConfig(strategy=args.split_strategy, seed=args.seed, test_corpus=args.test_corpus,
                             folds=args.folds, fold=args.fold)
-    model = {}
-    for name, key in [("learning_rate", "learning_rate"), ("bn_momentum", "batch_norm_momentum"),
-                      ("dropout", "dropout"), ("small", "small"), ("spec_augment", "spec_augment")]:
+    model_options = {}
+    for name, key in [("bn_momentum", "batch_norm_momentum"), ("dropout", "dropout"), ("small", "small"),
+                      ("spec_augment", "spec_augment"), ("pooling", "pooling")]:
         value = getattr(args, name, None)
         if value is not None:
-            model[key] = value
+            model_options[key] = value
     return TrainOptions(
-        shards=args.shards, out=args.out, epochs=getattr(args, "epochs", 20),
-        batch_size=getattr(args, "batch_size", 32), limit=args.limit, cache=getattr(args, "cache", False),
+        shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
+        batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
+        limit=args.limit, cache=getattr(args, "cache", False),
         class_weights=getattr(args, "class_weights", "auto"), splits=args.splits, split=split,
-        tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed, model=model,
-        overwrite=getattr(args, "overwrite", False))
+        tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
+        model_options=model_options, overwrite=getattr(args, "overwrite", False))
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     from .run import train_run
 
     train_run(_options(args))
@@ -124,6 +188,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     from .run import baseline_run
 
     baseline_run(_options(args))
@@ -131,9 +196,19 @@ def _run_baseline(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     from .run import evaluate_run
 
-    evaluate_run(args.run, args.shards)
+    evaluate_run(args.run, args.shards, args.out)
+    return 0
+
+
+def _run_benchmark(args: argparse.Namespace) -> int:
+    _check_inputs(args)
+    from .benchmark import run_benchmark
+
+    models = args.models.split(",") if args.models else None
+    run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)
     return 0
 
 

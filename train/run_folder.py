@@ -11,6 +11,7 @@ marked by ``.aggregate-run``, which lists every file the run wrote with its SHA-
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -37,6 +38,14 @@ class RunFolder:
     CURVES = "curves.png"
     CONFUSION = "confusion_test.png"
     PER_CORPUS = "per_corpus_test.png"
+    METRICS_VAL = "metrics_val.json"
+    METRICS_TEST = "metrics_test.json"
+    BASELINE_SPLITS = "baseline_splits.csv"
+    BASELINE_CONFIG = "baseline_config.json"
+    BASELINE_METRICS_VAL = "baseline_metrics_val.json"
+    BASELINE_METRICS_TEST = "baseline_metrics_test.json"
+    BASELINE_REPORT = "baseline_report.txt"
+    BENCHMARK = "benchmark.json"  # a run's test figures, for the leaderboard (train.benchmark)
 
     def __init__(self, path: Path, files: dict[str, str | None]):
         self.path = Path(path)
@@ -66,12 +75,23 @@ class RunFolder:
         return run
 
     @classmethod
+    def join(cls, path: Path | str) -> RunFolder:
+        """A run folder to add files to (the baseline beside a trained run): an earlier run's, kept as it
+        is, or a new one. A folder holding anything this tool did not write is refused."""
+        path = Path(path)
+        listed = check_owned(path, MARKER, WRITER, "--out")
+        if not listed:
+            return cls.create(path)
+        return cls(path, {**dict.fromkeys(cls.names()), **listed})
+
+    @classmethod
     def names(cls) -> list[str]:
         return [value for key, value in vars(cls).items() if key.isupper() and isinstance(value, str)]
 
     @classmethod
-    def open(cls, path: Path | str, need=(CONFIG, MODEL, THRESHOLDS)) -> RunFolder:
-        """A finished run, every file it wrote checked against the SHA-256 recorded when it was written."""
+    def open(cls, path: Path | str, need=(CONFIG, MODEL, THRESHOLDS, SPLITS)) -> RunFolder:
+        """A finished run: the files ``need`` present, and every file it wrote that is there checked against
+        the SHA-256 recorded when it was written (outputs such as metrics may be deleted: evaluate remakes them)."""
         path = Path(path)
         listed = listed_files(path, MARKER, WRITER) if path.is_dir() else None
         if listed is None:
@@ -81,8 +101,8 @@ class RunFolder:
             if listed.get(name) is None or not (path / name).is_file():
                 raise InputError(f"{path} has no finished {name}: the run did not finish; train it again")
         for name, digest in listed.items():
-            if digest is not None and (not (path / name).is_file() or sha256_of(path / name) != digest):
-                raise InputError(f"{path / name} is missing or changed since the run wrote it; "
+            if digest is not None and (path / name).is_file() and sha256_of(path / name) != digest:
+                raise InputError(f"{path / name} changed since the run wrote it; "
                                  "restore the run folder or train again")
         return cls(path, listed)
 
@@ -100,6 +120,16 @@ class RunFolder:
 
     def write_json(self, name: str, data) -> Path:
         return self.write_text(name, json.dumps(data, indent=1, sort_keys=True))
+
+    def save_model(self, model) -> Path:
+        """Save a Keras model whole or not at all (Keras wants a name ending in .keras, even for the temporary)."""
+        tmp = self.path / f".{self.MODEL}.tmp.keras"
+        try:
+            model.save(tmp)
+            os.replace(tmp, self.path / self.MODEL)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self.adopt(self.MODEL)
 
     def adopt(self, name: str) -> Path:
         """Record a file a library wrote into the folder itself (a Keras checkpoint, a CSV log)."""

@@ -12,6 +12,7 @@ from train.run_folder import MARKER, RunFolder
 def finished_run(path):
     run = RunFolder.create(path)
     run.write_json(RunFolder.CONFIG, {"model": "x"})
+    run.write_text(RunFolder.SPLITS, "sample_id,speaker,corpus,split\n")
     run.write_json(RunFolder.THRESHOLDS, {"anger": 0.5})
     run.write_text(RunFolder.MODEL, "weights")
     return run
@@ -54,7 +55,7 @@ def test_a_changed_or_unfinished_run_is_refused(tmp_path):
     finished_run(out)
     assert RunFolder.open(out).files[RunFolder.MODEL]
     (out / RunFolder.MODEL).write_text("weights, edited")
-    with pytest.raises(InputError, match="model.keras is missing or changed"):
+    with pytest.raises(InputError, match="model.keras changed since the run wrote it"):
         RunFolder.open(out)
     started = RunFolder.create(tmp_path / "killed")
     started.write_json(RunFolder.CONFIG, {})

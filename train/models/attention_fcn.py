@@ -1,0 +1,64 @@
+"""``--model attention-fcn``: seed 003's attention-based fully convolutional network (after Zhang et al.).
+
+Seed 003 (Section 2.2, Figures 2 and 3): 1-D convolutions over time on the mel
+spectrogram with 5, 10, 20, 30 channels, kernels 11, 5, 3, 3, strides 4, 1, 1, 1, ReLU,
+each followed by max-pooling (pool 3, stride 2); a tanh Dense layer; attention
+e_i = u^T tanh(W a_i + b), alpha = softmax(lambda e) with lambda = 0.8, c = sum alpha_i a_i;
+learning rate 0.001, batch 51, 200 epochs. Filled in here: the input is the stored
+log-mel (200 bands as the channels of the 1-D convolution) standardised per band with
+the training split's statistics; "same" padding; the tanh Dense layer has 30 units (the
+last conv's channels) and so has W; the output is a softmax over the emotions; Adam
+with the shared cosine schedule; fewer epochs by default (see ``train.models.MODELS``).
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+from aggregate.emotions import EMOTIONS
+
+from .layers import adapted_normalization, seeded_glorot
+
+LAMBDA = 0.8  # seed 003's choice (Zhang et al. suggest 0.3)
+
+
+@keras.saving.register_keras_serializable(package="train")
+class Attention(layers.Layer):
+    """(batch, steps, C) annotations -> (batch, C): sum_i alpha_i a_i, alpha = softmax(lambda u^T tanh(W a_i + b))."""
+
+    def __init__(self, scale: float = LAMBDA, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.seed = scale, seed
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        init = keras.initializers.GlorotUniform(seed=self.seed)
+        self.w = self.add_weight(shape=(c, c), initializer=init, name="w")
+        self.b = self.add_weight(shape=(c,), initializer="zeros", name="b")
+        self.u = self.add_weight(shape=(c,), initializer=init, name="u")
+
+    def call(self, annotations):
+        energy = ops.einsum("btc,c->bt", ops.tanh(ops.einsum("btc,cd->btd", annotations, self.w) + self.b), self.u)
+        alpha = ops.softmax(self.scale * energy, axis=-1)
+        return ops.einsum("bt,btc->bc", alpha, annotations)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "seed": self.seed}
+
+
+def build(input_shape, seed: int, train_inputs) -> keras.Model:
+    glorot = seeded_glorot(seed)
+    inputs = keras.Input(input_shape, name="log_mel")
+    norm = adapted_normalization(train_inputs, axis=1, name="band_norm")
+    x = layers.Permute((2, 1))(layers.Reshape(input_shape[:2])(norm(inputs)))  # (frames, bands)
+    for i, (c, k, s) in enumerate(zip((5, 10, 20, 30), (11, 5, 3, 3), (4, 1, 1, 1)), 1):
+        x = layers.Conv1D(c, k, strides=s, activation="relu", padding="same", kernel_initializer=glorot(),
+                          name=f"conv{i}")(x)
+        x = layers.MaxPooling1D(3, strides=2, padding="same", name=f"pool{i}")(x)
+    x = layers.Dense(30, activation="tanh", kernel_initializer=glorot(), name="annotations")(x)
+    x = Attention(LAMBDA, seed=seed, name="attention")(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", kernel_initializer=glorot(), name="emotions")(x)
+    return keras.Model(inputs, outputs, name="seed003_attention_fcn")

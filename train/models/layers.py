@@ -1,0 +1,100 @@
+"""Layers shared by several models: training-time augmentation and per-band standardisation.
+
+Augmentation lives in the model (active in training only, seeded), so that
+``model.predict`` and a saved model see the input as it is, and a run is
+reproducible from its seed.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="train")
+class SpecAugment(layers.Layer):
+    """SpecAugment-style masking of random time and frequency stripes, in training only.
+
+    A masked stripe takes the clip's mean value: the clips are min-max scaled to
+    [-1, 1] per clip, so 0 is not "no information"; the mean is (as zero is in
+    SpecAugment's mean-normalised input). Outside training the input passes unchanged.
+    """
+
+    def __init__(self, time_masks=2, time_mask_width=30, freq_masks=2, freq_mask_width=20, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.time_masks, self.time_mask_width = time_masks, time_mask_width
+        self.freq_masks, self.freq_mask_width = freq_masks, freq_mask_width
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def _stripes(self, batch, n_masks, max_width, length):
+        """(batch, length) boolean: inside any of n_masks stripes of width uniform in [0, max_width]."""
+        if n_masks == 0 or max_width == 0:
+            return ops.zeros((batch, length), dtype="bool")
+        width = ops.floor(keras.random.uniform((batch, n_masks, 1), seed=self.seed_generator) * (max_width + 1))
+        start = ops.floor(keras.random.uniform((batch, n_masks, 1), seed=self.seed_generator)
+                          * (length - width + 1))
+        pos = ops.reshape(ops.arange(length, dtype="float32"), (1, 1, length))
+        return ops.any((pos >= start) & (pos < start + width), axis=1)
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        batch, n_freq, n_time = ops.shape(inputs)[0], inputs.shape[1], inputs.shape[2]
+        time = self._stripes(batch, self.time_masks, min(self.time_mask_width, n_time), n_time)
+        freq = self._stripes(batch, self.freq_masks, min(self.freq_mask_width, n_freq), n_freq)
+        mask = ops.logical_or(time[:, None, :, None], freq[:, :, None, None])
+        mean = ops.mean(inputs, axis=(1, 2, 3), keepdims=True)
+        return ops.where(mask, mean, inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "time_masks": self.time_masks, "time_mask_width": self.time_mask_width,
+                "freq_masks": self.freq_masks, "freq_mask_width": self.freq_mask_width, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="train")
+class TimeShift(layers.Layer):
+    """Rolls each clip along time by a random whole number of frames in [-max_shift, max_shift], in training only.
+
+    Emotion does not depend on where in the 4.5 s window the voice starts; the
+    clips start at arbitrary offsets and are padded, so a roll moves padding only
+    (as long as the shift is below the padding, which it mostly is at 40 frames).
+    """
+
+    def __init__(self, max_shift=40, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_shift, self.seed = max_shift, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.max_shift == 0:
+            return inputs
+        frames = inputs.shape[2]
+        shift = ops.floor(keras.random.uniform((ops.shape(inputs)[0], 1), seed=self.seed_generator)
+                          * (2 * self.max_shift + 1)) - self.max_shift
+        source = ops.mod(ops.arange(frames, dtype="float32")[None, :] - shift, frames)  # (batch, frames)
+        return ops.take_along_axis(inputs, ops.cast(source, "int32")[:, None, :, None], axis=2)
+
+    def get_config(self):
+        return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
+
+
+def seeded_glorot(seed: int):
+    """A GlorotUniform factory: one seed per call, counted from ``seed * 1000``, so weights are reproducible."""
+    counter = iter(range(seed * 1000, seed * 1000 + 10**6))
+    return lambda: keras.initializers.GlorotUniform(seed=next(counter))
+
+
+
+
+def adapted_normalization(train_inputs, view=None, axis: int = -1, name: str = "norm") -> layers.Normalization:
+    """A Normalization layer holding the TRAINING split's mean and variance of ``view(inputs)`` per ``axis``.
+
+    ``train_inputs``: a tf.data.Dataset of input batches. Stored in the model, so
+    evaluation and prediction standardise with the training statistics. For the
+    log-mel itself (``axis=1``: per mel band): the per-clip min-max scaling of the
+    shards leaves low bands near +1 and high bands near -1 in every clip, and a
+    network would spend its first layer learning those offsets.
+    """
+    layer = layers.Normalization(axis=axis, name=name)
+    layer.adapt(train_inputs if view is None else train_inputs.map(view))
+    return layer
