@@ -5,6 +5,8 @@ unreadable line, and no output at all looks like a hang; so where stderr is not 
 terminal, a line such as ``rendering: 1200/18875 clips (6%), 98 clips/s, eta 3 min``
 is printed when ``INTERVAL_S`` have passed since the last one, or when another
 tenth of the work is done (but not more than one a second), and once at the end.
+A job done within ``QUIET_S`` prints nothing: a progress line there is only noise
+(and would come before a command's one-line error).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from contextlib import contextmanager
 INTERVAL_S = 10.0
 STEPS = 10  # a line at each tenth of the work
 MIN_INTERVAL_S = 1.0  # a fast job's steps would otherwise flood the log
+QUIET_S = 2.0
 
 
 @contextmanager
@@ -46,6 +49,7 @@ class _Lines:
         self.done = self.initial = initial
         self.start = self.last = time.monotonic()
         self.last_step = self._step()
+        self.printed = False
 
     def update(self, n: int = 1) -> None:
         self.done += n
@@ -53,18 +57,21 @@ class _Lines:
             return  # the final line says it
         now = time.monotonic()
         since = now - self.last
+        if now - self.start < QUIET_S:
+            return
         if since >= INTERVAL_S or (self._step() > self.last_step and since >= MIN_INTERVAL_S):
             self._print(now)
 
     def finish(self) -> None:
-        if self.done != self.initial or self.total == self.initial:
-            self._print(time.monotonic(), final=True)
+        now = time.monotonic()
+        if self.printed or now - self.start >= QUIET_S:
+            self._print(now, final=True)
 
     def _step(self) -> int:
         return self.done * STEPS // self.total if self.total else 0  # integers: 3/10 is exactly a tenth
 
     def _print(self, now: float, final: bool = False) -> None:
-        self.last, self.last_step = now, self._step()
+        self.last, self.last_step, self.printed = now, self._step(), True
         elapsed = now - self.start
         rate = (self.done - self.initial) / elapsed if elapsed > 0 else 0.0
         percent = f" ({100 * self.done // self.total}%)" if self.total else ""

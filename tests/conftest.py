@@ -62,3 +62,23 @@ def reference(small_manifest, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference") / "shards"
     render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)
     return out
+
+
+def run_module(module: str, *args: str, cwd: Path):
+    """``python -m MODULE ARGS`` in a fresh process, as a user runs it (TensorFlow's chatter off)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(demo_shards, tmp_path_factory) -> Path:
+    """A run folder from a two-epoch run of the small paper network: for tests of what surrounds training."""
+    run = tmp_path_factory.mktemp("tiny") / "run"
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
+                        "--epochs", "2", cwd=run.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run

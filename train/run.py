@@ -31,7 +31,7 @@ from aggregate.splits import (SplitConfig, assign_splits, check_speaker_disjoint
 
 from .data import SplitData, load_split, make_dataset
 from .metrics import evaluate, format_report, tune_thresholds
-from .names import DEFAULT_MODEL
+from .names import DEFAULT_MODEL, check_model_options
 from .run_folder import RunFolder
 
 
@@ -93,12 +93,8 @@ def _load_splits(shards: ShardsFolder, options: TrainOptions, clips: pd.DataFram
 def _recipe(options: TrainOptions):
     from .models import MODELS
 
-    recipe = MODELS[options.model]
-    unknown = sorted(set(options.model_options) - set(recipe.options))
-    if unknown:
-        raise InputError(f"--{unknown[0].replace('_', '-')} is an option of --model paper-cnn only, "
-                         f"not of --model {options.model}")
-    return recipe
+    check_model_options(options.model, options.model_options)
+    return MODELS[options.model]
 
 
 def open_inputs(options: TrainOptions) -> tuple[ShardsFolder, pd.DataFrame, dict]:
@@ -111,12 +107,13 @@ def open_inputs(options: TrainOptions) -> tuple[ShardsFolder, pd.DataFrame, dict
 
 def train_run(options: TrainOptions) -> dict:
     """Train a model, evaluate it on validation and test, write the run folder."""
-    from .fit import loss_weights, train_model
+    check_model_options(options.model, options.model_options)
+    shards, clips, split_source = open_inputs(options)
+    run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
+    from .fit import loss_weights, train_model  # TensorFlow loads here, after every check
     from .report import plot_history
 
     recipe = _recipe(options)
-    shards, clips, split_source = open_inputs(options)
-    run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
     table = split_table(clips, clips["split"])
     run.write(RunFolder.SPLITS, lambda tmp: write_splits(table, tmp, speaker_disjoint=options.speaker_disjoint))
     print(summarize_splits(clips, clips["split"]))

@@ -25,6 +25,7 @@ from keras import layers
 
 from aggregate.emotions import EMOTIONS
 
+from ..names import PAPER_CNN_OPTIONS
 from .layers import SpecAugment
 
 
@@ -82,7 +83,7 @@ def _pool(x, how: str):
     return layers.Flatten()(layers.Concatenate()([mean, peak]))
 
 
-OPTIONS = ("batch_norm_momentum", "dropout", "small", "spec_augment", "pooling")
+OPTIONS = PAPER_CNN_OPTIONS
 
 
 def build(input_shape, seed: int, train_inputs=None, **options) -> keras.Model:
