@@ -96,11 +96,13 @@ def _load_splits(options: TrainOptions, clips: pd.DataFrame) -> dict[str, SplitD
 def _recipe(options: TrainOptions):
     from .models import MODELS
 
+    if options.model not in MODELS:
+        raise InputError(f"unknown model {options.model!r}; use one of {', '.join(MODELS)}")
     recipe = MODELS[options.model]
     unknown = sorted(set(options.model_options) - set(recipe.options))
     if unknown:
-        raise InputError(f"--{unknown[0].replace('_', '-')} is an option of --model paper-cnn only, "
-                         f"not of --model {options.model}")
+        raise InputError(f"--small, --dropout, --bn-momentum, --spec-augment and --pooling are options of "
+                         f"--model paper-cnn only, not of --model {options.model} (got {', '.join(unknown)})")
     return recipe
 
 
