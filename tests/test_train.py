@@ -231,3 +231,27 @@ def test_a_run_refuses_shards_of_another_feature_config(short_run, demo_shards, 
     (other / "index.json").write_text(json.dumps(index))
     with pytest.raises(InputError, match="another feature config"):
         evaluate_run(short_run, other)
+
+
+def test_the_per_corpus_plot_draws_each_corpus_its_own_trivial_lines(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from train.metrics import evaluate
+    from train.report import plot_per_corpus
+
+    y = np.zeros((6, 7), int)
+    y[:3, 0] = 1  # corpus a: neutral in all three clips
+    y[3:, 1] = 1
+    y[5, 2] = 1  # corpus b: anger in all, disgust in one
+    metrics = evaluate(y, np.full((6, 7), 0.3), 0.5, ["a"] * 3 + ["b"] * 3)
+    drawn = []
+    original = matplotlib.axes.Axes.hlines
+
+    def hlines(self, value, *args, **kwargs):
+        drawn.append(value)
+        return original(self, value, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "hlines", hlines)
+    assert plot_per_corpus(metrics, tmp_path / "plot.png", "t").is_file()
+    expected = [metrics["per_corpus"][c]["trivial"][k] for c in ("a", "b") for k in ("mAP", "paper_accuracy")]
+    assert drawn == pytest.approx(expected) and expected[0] != expected[2]  # the corpora's own, and they differ
