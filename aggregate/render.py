@@ -15,39 +15,26 @@ so an interrupted run (Ctrl-C, kill -9, a lost node) resumes to the same result.
 """
 from __future__ import annotations
 
-import ctypes
 import math
-import os
 import shutil
-import threading
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from .emotions import EMOTIONS
 from .errors import InputError
 from .files import sha256_of
 from .manifest import read_manifest
 from .progress import show_progress
-from .recipe import DecodeError, FeatureConfig, render_clip
+from .recipe import FeatureConfig
 from .shards import ShardContent, ShardsFolder, make_plan
 from .storage import StorageConfig
+from .worker import Chunk, render_chunk
 
 MAX_CHUNK = 64  # clips per task at most: a few MB of features travel back per task
 TASKS_PER_WORKER = 4  # at least this many tasks per worker where the manifest allows: no worker idles at the end
-
-
-@dataclass
-class Chunk:
-    """One task: consecutive clips of one shard. Plain data, so it travels to any process."""
-
-    shard: int
-    first: int  # its first row within the shard
-    clips: list[tuple[str, str, str]]  # (sample_id, absolute audio path, corpus)
 
 
 @dataclass
@@ -158,23 +145,6 @@ def _dask_client(scheduler: str | None):
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
 
 
-def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: bool = False):
-    """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure})."""
-    keep_freed_memory()
-    if local_worker:
-        exit_with_parent()
-    features, failed = {}, {}
-    # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
-    # matrix product sums in another order, which would make shards depend on the machine.
-    with threadpool_limits(limits=1):
-        for offset, (sample_id, path, corpus) in enumerate(chunk.clips):
-            try:
-                features[chunk.first + offset] = render_clip(path, corpus, recipe).astype(dtype)
-            except DecodeError as err:
-                failed[chunk.first + offset] = err.why
-    return chunk.shard, chunk.first, features, failed
-
-
 def _write_shard(folder: ShardsFolder, number: int, rows, results: list, recipe: FeatureConfig,
                  storage: StorageConfig) -> None:
     """Assemble one shard from its chunks, in row order, and write it."""
@@ -211,49 +181,3 @@ def _check_free_space(out: Path, nbytes: int) -> None:
     # HDF5 can crash, not raise, when the disk fills mid-write: look before writing.
     if shutil.disk_usage(out).free < nbytes + (16 << 20):
         raise InputError(f"disk full at {out}: free space and run the same command again")
-
-
-_MEMORY_KEPT = False
-
-
-def keep_freed_memory() -> bool:
-    """Make glibc keep freed memory in this worker rather than hand it back to the OS.
-
-    A clip allocates and frees a dozen arrays of 1-4 MB. By default glibc unmaps or trims
-    such blocks on free, and the next clip page-faults them all back in: measured here,
-    that is about half the time of ``render_clip``. It keeps the worker's peak (a few tens
-    of MB) resident. Returns False where it does nothing (not glibc).
-    """
-    global _MEMORY_KEPT
-    if _MEMORY_KEPT:
-        return True
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
-    _MEMORY_KEPT = bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
-    return _MEMORY_KEPT
-
-
-_WATCHED_PARENT: int | None = None
-
-
-def exit_with_parent() -> None:
-    """End this worker process soon after the process that started it dies (even by kill -9).
-
-    A pool's workers otherwise outlive a killed render and go on computing for nobody.
-    A daemon thread polls the parent's pid once a second: when the parent dies, this
-    process is re-parented and the pid changes.
-    """
-    global _WATCHED_PARENT
-    if _WATCHED_PARENT is not None:
-        return
-    _WATCHED_PARENT = parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

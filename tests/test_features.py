@@ -187,3 +187,36 @@ def test_garbage_is_a_decode_error(tmp_path):
     path.write_bytes(np.random.default_rng(0).bytes(4096))
     with pytest.raises(DecodeError, match="garbage.wav"):
         render_clip(path, "tess", CONFIG)
+
+
+@pytest.mark.parametrize("name", ["hann", "hamming", "blackman", "bartlett", "boxcar"])
+def test_windows_equal_scipys(name):
+    import scipy.signal
+
+    from aggregate.recipe.filters import window
+
+    for n in (7, 1024, 3072):
+        assert np.array_equal(window(name, n).astype(np.float32),
+                              scipy.signal.get_window(name, n, fftbins=True).astype(np.float32))
+
+
+@pytest.mark.parametrize("changes", [{}, {"mel_htk": True}, {"mel_norm": "none"},
+                                     {"n_mels": 64, "fmin": 0.0, "fmax": 8000.0, "n_fft": 1024, "hop_length": 256}])
+def test_mel_filterbank_equals_librosas(changes):
+    import librosa
+
+    from aggregate.recipe.filters import mel_filterbank
+
+    config = dataclasses.replace(CONFIG, **changes)
+    expected = librosa.filters.mel(sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels, fmin=config.fmin,
+                                   fmax=config.fmax, htk=config.mel_htk,
+                                   norm=None if config.mel_norm == "none" else config.mel_norm, dtype=np.float32)
+    assert np.array_equal(mel_filterbank(config), expected)
+
+
+def test_a_render_worker_imports_neither_pandas_nor_scipy_signal():
+    code = ("import sys, aggregate.worker; "
+            "print(sorted(m for m in ('pandas', 'pyarrow', 'h5py', 'scipy.signal', 'librosa') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 import scipy.sparse
 
 from .config import FeatureConfig
+from .filters import window as periodic_window
 
 # ---------------------------------------------------------------------------
 # Noise reduction: noisereduce's non-stationary spectral gating, reimplemented.
@@ -173,7 +173,7 @@ def _gate_plan(config: FeatureConfig) -> _GatePlan:
     t_frames = config.nr_time_constant_s * sr / float(hop)
     b = (np.sqrt(1 + 4 * t_frames**2) - 1) / (2 * t_frames**2)
     lag = np.subtract.outer(np.arange(_BLOCK), np.arange(_BLOCK))
-    window = scipy.signal.get_window("hann", win).astype(np.float32)
+    window = periodic_window("hann", win).astype(np.float32)
     plan = _GatePlan(
         window=window,
         smooth_time=_band(n_frames, _triangle(n_grad_time)) if smooth else None,

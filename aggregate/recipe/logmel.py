@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 
 from .config import FeatureConfig
+from .filters import mel_filterbank, window
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,11 @@ def mel_plan(config: FeatureConfig) -> MelPlan:
     key = config.hash()
     plan = _PLANS.get(key)
     if plan is None:
-        import librosa  # imported here: probing headers for the manifest should not pay for it
-
-        mel = librosa.filters.mel(
-            sr=config.sample_rate, n_fft=config.n_fft, n_mels=config.n_mels, fmin=config.fmin,
-            fmax=config.fmax, htk=config.mel_htk,
-            norm=None if config.mel_norm == "none" else config.mel_norm, dtype=np.float32,
-        )
+        mel = mel_filterbank(config)
         # Bins above fmax have no weight in any band: skip them in the power and the matrix product.
         used = np.flatnonzero(mel.any(axis=0))
         n_bins = int(used[-1]) + 1 if used.size else 1
-        window = scipy.signal.get_window(config.window, config.n_fft, fftbins=True).astype(np.float32)
-        plan = MelPlan(window=window, mel=np.ascontiguousarray(mel[:, :n_bins]), n_bins=n_bins)
+        plan = MelPlan(window=window(config.window, config.n_fft).astype(np.float32), mel=np.ascontiguousarray(mel[:, :n_bins]), n_bins=n_bins)
         _PLANS[key] = plan
     return plan
 
