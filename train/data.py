@@ -1,9 +1,10 @@
 """The input pipeline: tf.data over a split of the shards, built on ``aggregate.dataset.ShardDataset``.
 
 A split is a ``ShardDataset`` (the framework-neutral reader) of the split's sample ids.
-Reading goes block by block (up to 64 contiguous rows of one shard per HDF5 call), in
-``READERS`` worker processes when there is more than one block: h5py serialises every
-call behind one lock, so threads cannot decompress in parallel, processes can. Whole
+Reading goes block by block (up to 64 contiguous rows of one shard per HDF5 call), in this
+process: h5py serialises every call behind one lock, so threads cannot decompress in
+parallel, and reader processes (``READERS`` > 1) cost more in passing 7 MB blocks back
+than they gain on 2 cores (measured: benchmarks/input_pipeline.py). Whole
 blocks cross from Python to TensorFlow and are cut into samples there, and the float16
 to float32 cast runs in TensorFlow, in parallel (per-sample crossings and numpy's cast
 cost more than the reads). Blocks come in a new seeded order each epoch; samples are
@@ -19,7 +20,7 @@ from aggregate.errors import InputError
 from aggregate.shards import ShardsFolder
 from aggregate.streaming import read_blocks
 
-READERS = 2  # reader processes per split: 2 cores here; the pool is started once per split
+READERS = 1  # reader processes per split (ShardDataset.batches); more pay off only with cores to spare
 SplitData = ShardDataset  # a split, as the training code sees it
 
 
