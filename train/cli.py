@@ -6,6 +6,7 @@ costs one ``error:`` line, not TensorFlow's start-up.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
+    train.add_argument("--json", action="store_true",
+                       help="print one JSON object on stdout (run folder, validation and test figures, seconds); "
+                            "the text for people goes to stderr")
     train.set_defaults(handler=_run_train)
 
     baseline = commands.add_parser("baseline", help="logistic regression on per-band statistics: the floor",
@@ -183,7 +187,12 @@ def _run_train(args: argparse.Namespace) -> int:
     _check_inputs(args)
     from .run import train_run
 
-    train_run(_options(args))
+    if not args.json:
+        train_run(_options(args))
+        return 0
+    with contextlib.redirect_stdout(sys.stderr):  # Keras's progress and the report, for people
+        results = train_run(_options(args))
+    print(json.dumps({"run": str(args.out), **results}))
     return 0
 
 

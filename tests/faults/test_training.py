@@ -137,3 +137,13 @@ def test_shards_lacking_the_runs_test_clips_are_refused(tiny_run, small_manifest
     line = one_error_line(run_module("train", "evaluate", str(tiny_run), "--shards", str(few), "--out",
                                      str(tmp_path / "e"), cwd=tmp_path))
     assert "lacks" in line and "validation and test clips" in line and not (tmp_path / "e").exists()
+
+
+def test_train_json_is_the_whole_stdout(demo_shards, tmp_path):
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--model", "paper-cnn",
+                        "--small", "--epochs", "1", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(result.stdout)  # one object, nothing else
+    assert data["run"] == str(tmp_path / "r") and set(data) >= {"val", "test", "seconds"}
+    assert data["test"] == json.loads((tmp_path / "r" / "metrics_test.json").read_text())
+    assert "test" in result.stderr  # the report for people went to stderr
