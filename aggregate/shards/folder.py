@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from ..errors import InputError
-from ..files import atomic_write, atomic_write_json, sha256_of
+from ..files import atomic_write, sha256_of
 from ..progress import show_progress
 from ..manifest import Manifest, read_manifest, rejects_path, write_shareable_copy
 from ..recipe import FeatureConfig
@@ -67,7 +67,7 @@ class ShardsFolder:
         if not folder.path.is_dir():
             raise InputError(f"{folder.path} is not a folder; render shards with "
                              f"`python -m aggregate render MANIFEST -o {folder.path}`")
-        folder.index = _read_json(folder.path / INDEX_FILE, "shard index")
+        folder.index = read_json(folder.path / INDEX_FILE, "shard index")
         _check_index(folder.index, folder.path / INDEX_FILE)
         if check:
             folder.check_checksums(progress)
@@ -185,7 +185,7 @@ class ShardsFolder:
                              "pass a folder whose parent is a folder you can write") from None
         self._take_lock()
         if plan_file.exists():
-            _same_plan(_read_json(plan_file, "render plan"), plan, out)
+            _same_plan(read_json(plan_file, "render plan"), plan, out)
         for pattern in OWN_TEMPORARIES:  # ours, from an interrupted run: the lock says none is in use
             for stale in out.glob(pattern):
                 stale.unlink(missing_ok=True)
@@ -299,7 +299,7 @@ def _write_error(path: Path, err: OSError) -> InputError:
                       "and free space, then run the same command again")
 
 
-def _read_json(path: Path, what: str) -> dict:
+def read_json(path: Path, what: str) -> dict:
     if not path.is_file():
         raise InputError(f"{path} is missing: is {path.parent} a shards folder written by "
                          "`python -m aggregate render` (and finished)? Run the render again to finish it")

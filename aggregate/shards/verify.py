@@ -8,7 +8,7 @@ from ..errors import InputError
 from ..files import sha256_of
 from ..progress import show_progress
 from . import h5
-from .folder import CHECKSUM_SUFFIX, MANIFEST_FILE, PLAN_FILE, ShardsFolder, _read_json, make_plan
+from .folder import CHECKSUM_SUFFIX, PLAN_FILE, ShardsFolder, make_plan, read_json
 
 
 @dataclass
@@ -66,7 +66,7 @@ def verify_shards(path: Path | str, progress: bool = True) -> VerifyReport:
 def _check_plan(folder: ShardsFolder) -> list[str]:
     """plan.json says what was rendered; it must still say what the index says."""
     try:
-        plan = _read_json(folder.path / PLAN_FILE, "render plan")
+        plan = read_json(folder.path / PLAN_FILE, "render plan")
     except InputError as err:
         return [f"{PLAN_FILE}: {err}"]
     expected = make_plan(folder.recipe, folder.storage, folder.index["manifest"]["source_sha256"])
