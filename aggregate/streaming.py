@@ -66,6 +66,8 @@ def _read_in_worker(block):
 
 
 def _batches(pool: list, batch_size: int, rng, keep_rest: bool):
+    from .dataset import as_float32
+
     x = np.concatenate([p[0] for p in pool])
     y = np.concatenate([p[1] for p in pool])
     index = np.concatenate([p[2] for p in pool])
@@ -74,9 +76,9 @@ def _batches(pool: list, batch_size: int, rng, keep_rest: bool):
     full = len(order) // batch_size * batch_size
     for start in range(0, full, batch_size):
         rows = order[start:start + batch_size]
-        yield {"features": x[rows].astype(np.float32), "labels": y[rows].astype(np.float32), "index": index[rows]}
+        yield {"features": as_float32(x[rows]), "labels": y[rows].astype(np.float32), "index": index[rows]}
     rest = order[full:]
     if rest.size and keep_rest:
         pool.append((x[rest], y[rest], index[rest]))
     elif rest.size:
-        yield {"features": x[rest].astype(np.float32), "labels": y[rest].astype(np.float32), "index": index[rest]}
+        yield {"features": as_float32(x[rest]), "labels": y[rest].astype(np.float32), "index": index[rest]}

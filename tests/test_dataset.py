@@ -118,3 +118,11 @@ def test_pytorch_dataloader_with_workers(demo_shards):
         assert batch["features"].shape[1:] == (200, 278) and batch["labels"].shape[1] == 7
         count += len(batch["sample_id"])
     assert count == len(ds)
+
+
+def test_the_float16_table_gives_numpys_values_for_every_half():
+    from aggregate.dataset import as_float32
+
+    every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    assert np.array_equal(as_float32(every), every.astype(np.float32), equal_nan=True)
+    assert as_float32(every).dtype == np.float32
