@@ -96,15 +96,6 @@ def features_of(handle: h5py.File) -> h5py.Dataset:
     return handle["features"]
 
 
-def read_rows(handle: h5py.File, rows) -> dict[str, np.ndarray]:
-    """Every column of some rows (sorted, unique) of an open shard: one sample or a few."""
-    out = {"features": handle["features"][rows], "labels": handle["labels"][rows],
-           "vote_fractions": handle["vote_fractions"][rows]}
-    for name in STRING_COLUMNS:
-        out[name] = handle[name].asstr()[rows]
-    return out
-
-
 def check(path: Path, samples: int, recipe: FeatureConfig, storage: StorageConfig, recipe_hash: str) -> tuple[list[str], list[str]]:
     """(problems, sample ids) of one shard file, read end to end (for verify)."""
     name = path.name
