@@ -19,9 +19,10 @@ import numpy as np
 
 from .errors import InputError
 from .shards import ShardsFolder
-from .shards.h5 import features_of, read_block
+from .shards.h5 import features_of, read_block, read_block_into
 
 SPLITS = ("train", "val", "test")
+ROWS_PER_BLOCK = 64  # shard rows per streamed HDF5 read (a block): 7 MB of float16
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class ShardDataset:
                 "vote_fractions": self.vote_fractions[i], "sample_id": self.sample_ids[i],
                 "speaker": self.speakers[i], "corpus": self.corpora[i]}
 
-    def blocks(self, rows_per_block: int = 64) -> list[Block]:
+    def blocks(self, rows_per_block: int = ROWS_PER_BLOCK) -> list[Block]:
         """The dataset as contiguous blocks of at most ``rows_per_block`` shard rows, in order."""
         blocks, index = [], 0
         by_shard: dict[str, list[int]] = {}
@@ -107,13 +108,24 @@ class ShardDataset:
     def read_block(self, block: Block) -> tuple[np.ndarray, np.ndarray]:
         """(features as stored, e.g. float16, (n, n_mels, n_frames); labels uint8 (n, 7)) of one block."""
         features, labels = read_block(self._handle(block.shard), block.start, block.stop)
+        if len(block.keep) == block.stop - block.start:  # every row: no copy
+            return features, labels
         return features[block.keep], labels[block.keep]
+
+    def read_block_into(self, block: Block, out: np.ndarray) -> np.ndarray:
+        """Features of one block into ``out[:len(block.keep)]`` (as stored); returns its labels."""
+        if len(block.keep) == block.stop - block.start:  # every row: decompressed in place
+            return read_block_into(self._handle(block.shard), block.start, block.stop, out)
+        features, labels = self.read_block(block)
+        out[:len(labels)] = features
+        return labels
 
     def batches(self, batch_size: int = 64, shuffle: bool = False, seed: int = 0, workers: int = 1):
         """Yield dicts of ``features`` (float32, (n, n_mels, n_frames)), ``labels``, ``index`` per batch.
 
         Reads whole blocks (``shuffle``: blocks in a seeded random order, then samples within a pool
-        of blocks); ``workers > 1`` reads blocks in that many processes in parallel.
+        of blocks); ``workers > 1`` reads blocks in that many processes in parallel (started on first
+        use, kept until ``close()``). The same seed gives the same batches whatever ``workers`` is.
         """
         from .streaming import stream_batches
 
@@ -141,16 +153,16 @@ class ShardDataset:
 
     def reader_pool(self, workers: int):
         """Worker processes that read blocks of this dataset, started once and kept until ``close()``."""
-        from .streaming import start_reader_pool
+        from .streaming import ReaderPool
 
-        if self._pool is None or self._pool[0] != workers or self._pid != os.getpid():
+        if self._pool is None or self._pool[:2] != (workers, os.getpid()):
             self.close_pool()
-            self._pool = (workers, start_reader_pool(self, workers))
-        return self._pool[1]
+            self._pool = (workers, os.getpid(), ReaderPool(self, workers))
+        return self._pool[2]
 
     def close_pool(self) -> None:
-        if self._pool is not None and self._pid == os.getpid():
-            self._pool[1].shutdown(cancel_futures=True)
+        if self._pool is not None and self._pool[1] == os.getpid():  # a forked child does not own its parent's pool
+            self._pool[2].close()
         self._pool = None
 
     def close(self) -> None:
@@ -170,11 +182,22 @@ class ShardDataset:
 _HALF_TO_SINGLE = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
-def as_float32(features: np.ndarray) -> np.ndarray:
-    """Stored features as float32 (exactly the values of ``features.astype(np.float32)``)."""
-    if features.dtype == np.float16:
-        return np.take(_HALF_TO_SINGLE, features.view(np.uint16))
-    return features.astype(np.float32, copy=False)
+def as_float32(features: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Stored features as float32 (exactly the values of ``features.astype(np.float32)``), into ``out`` if given."""
+    if features.dtype != np.float16:
+        if out is None:
+            return features.astype(np.float32, copy=False)
+        out[...] = features
+        return out
+    if out is None:
+        out = np.empty(features.shape, np.float32)
+    bits = features.view(np.uint16)
+    # a few spectrograms at a time: source and result stay in the CPU's cache (twice as fast as
+    # a 64-row block at once). "wrap" never wraps (every uint16 is in the table) and is not buffered.
+    for start in range(0, len(bits) if bits.ndim == 3 else 1, 8):
+        part = np.s_[start:start + 8] if bits.ndim == 3 else np.s_[...]
+        np.take(_HALF_TO_SINGLE, bits[part], out=out[part], mode="wrap")
+    return out
 
 
 def _join(parts: list, dtype, empty_shape=(0,)) -> np.ndarray:

@@ -66,17 +66,30 @@ def test_features_are_the_stored_ones(demo_shards):
 
 def test_batches_cover_the_split_once_whatever_the_workers(demo_shards):
     ds = ShardDataset(demo_shards, split="train")
-    seen = {}
+    seen, features = {}, {}
     for workers in (1, 2):
         batches = list(ds.batches(batch_size=16, shuffle=True, seed=3, workers=workers))
         index = np.concatenate([b["index"] for b in batches])
         assert sorted(index.tolist()) == list(range(len(ds)))
         assert all(len(b["index"]) == 16 for b in batches[:-1])
-        first = batches[0]
-        assert np.array_equal(first["features"][0], ds[int(first["index"][0])]["features"])
-        assert np.array_equal(first["labels"], ds.labels[first["index"]].astype(np.float32))
-        seen[workers] = index
+        for batch in batches:  # every sample, not just the first: workers reuse shared-memory slots
+            assert batch["features"].dtype == np.float32
+            assert np.array_equal(batch["features"], np.stack([ds[int(i)]["features"] for i in batch["index"]]))
+            assert np.array_equal(batch["labels"], ds.labels[batch["index"]].astype(np.float32))
+        seen[workers], features[workers] = index, np.concatenate([b["features"] for b in batches])
     assert np.array_equal(seen[1], seen[2])  # the same seeded order in one process or several
+    assert np.array_equal(features[1], features[2])
+    ds.close()
+
+
+def test_reader_processes_hand_back_their_shared_memory(demo_shards):
+    ds = ShardDataset(demo_shards, split=None)
+    next(ds.batches(batch_size=8, workers=2))
+    memory = ds.reader_pool(2).memory.name
+    assert Path("/dev/shm", memory.lstrip("/")).exists() or sys.platform != "linux"
+    ds.close()
+    assert not Path("/dev/shm", memory.lstrip("/")).exists()
+    assert len(list(ds.batches(batch_size=8, workers=2))) > 0  # a closed dataset starts its readers again
     ds.close()
 
 

@@ -86,18 +86,19 @@ def test_predictions_csv_has_a_row_per_clip_and_a_probability_per_emotion(short_
 
 @pytest.fixture(scope="module")
 def default_runs(demo_shards, tmp_path_factory):
-    """The default model, twice with the same seed (kfold, so validation comes from the training folds)."""
+    """The default model, twice with the same seed (kfold, so validation comes from the training folds);
+    the second reads the shards in two reader processes."""
     runs = []
-    for name in ("a", "b"):
+    for name, readers in (("a", "1"), ("b", "2")):
         run = tmp_path_factory.mktemp("default") / name
         result = run_train("--shards", str(demo_shards), "--out", str(run), "--epochs", "3", "--split-strategy",
-                           "kfold", "--folds", "4", "--fold", "1", cwd=run.parent)
+                           "kfold", "--folds", "4", "--fold", "1", "--readers", readers, cwd=run.parent)
         assert result.returncode == 0, result.stderr[-3000:]
         runs.append(run)
     return runs
 
 
-def test_two_runs_with_the_same_seed_give_the_same_figures(default_runs):
+def test_two_runs_with_the_same_seed_give_the_same_figures_whatever_the_readers(default_runs):
     a, b = default_runs
     assert json.loads((a / "metrics_test.json").read_text()) == json.loads((b / "metrics_test.json").read_text())
     assert (a / "predictions.csv").read_text() == (b / "predictions.csv").read_text()

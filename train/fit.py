@@ -74,20 +74,20 @@ def with_mixup(dataset, alpha: float, seed: int):
 
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
-                model_options: dict, verbose: int):
+                readers: int, model_options: dict, verbose: int):
     """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch)."""
     import keras
     import tensorflow as tf
 
     seed_everything(seed)
-    train_inputs = make_dataset(data["train"], 64, shuffle=False).map(lambda x, y: x)
+    train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(lambda x, y: x)
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
     steps = epochs * int(np.ceil(len(data["train"]) / batch_size))
     compile_for(model, recipe, weights, steps, learning_rate)
-    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache)
+    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers)
     if recipe.mixup:
         train_ds = with_mixup(train_ds, recipe.mixup, seed).prefetch(tf.data.AUTOTUNE)
-    val_ds = make_dataset(data["val"], 64, shuffle=False, cache=cache)
+    val_ds = make_dataset(data["val"], 64, shuffle=False, cache=cache, readers=readers)
     callbacks = [keras.callbacks.CSVLogger(out / "history.csv")]
     if recipe.schedule == "constant":
         # monitor PR-AUC, not loss: on small data the all-absent predictor wins the loss early on

@@ -45,6 +45,7 @@ class TrainOptions:
     learning_rate: float | None = None
     limit: int | None = None  # at most this many clips per split: quick runs
     cache: bool = False
+    readers: int = 1  # processes that decompress shards for the training pipeline
     class_weights: str = "auto"  # "auto" | "none"
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
@@ -142,7 +143,7 @@ def train_run(options: TrainOptions) -> dict:
         model, history, best = train_model(
             recipe, data, run.path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
-            model_options=options.model_options,
+            readers=options.readers, model_options=options.model_options,
             verbose=options.verbose if options.verbose is not None else (1 if sys.stdout.isatty() else 2))
     except InputError:
         raise

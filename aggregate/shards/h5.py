@@ -91,6 +91,12 @@ def read_block(handle: h5py.File, start: int, stop: int) -> tuple[np.ndarray, np
     return handle["features"][start:stop], handle["labels"][start:stop]
 
 
+def read_block_into(handle: h5py.File, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+    """Labels of rows start..stop of an open shard; their features are decompressed straight into ``out``."""
+    handle["features"].read_direct(out, np.s_[start:stop], np.s_[:stop - start])
+    return handle["labels"][start:stop]
+
+
 def features_of(handle: h5py.File) -> h5py.Dataset:
     """The features dataset of an open shard: keep it, looking it up costs as much as a read."""
     return handle["features"]
