@@ -4,7 +4,8 @@
 
 Prints samples per second for
 - random single-sample reads (``ShardDataset.__getitem__``) in one process, as a plain loop
-  or a DataLoader with ``num_workers=0`` reads;
+  reads them, and in two processes at once (each its own dataset), as two DataLoader workers
+  read them before torch collates and sends the samples;
 - random single-sample reads in 1 and 2 worker processes, as ``torch.utils.data.DataLoader``
   (``num_workers``, ``batch_size=64``, shuffled) delivers them; skipped where torch is absent;
 - streamed batches (``ShardDataset.batches``, shuffled) read in this process or in reader processes.
@@ -16,10 +17,12 @@ at least 5,000 samples/s on 2 cores, both random and streamed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +47,27 @@ def timed(one_pass, seconds: float) -> str:
     return f"{statistics.median(rates):8,.0f} samples/s  (passes: {min(rates):,.0f} to {max(rates):,.0f})"
 
 
+def _reads_for(shards: Path, seconds: float, seed: int) -> tuple[int, float]:
+    ds = ShardDataset(shards, split=None, check=False)  # the parent checked the checksums
+    picks = np.random.default_rng(seed).permutation(len(ds))
+    for i in picks:  # warm-up pass
+        ds[int(i)]
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for i in picks:
+            ds[int(i)]
+        n += len(picks)
+    return n, time.perf_counter() - start
+
+
+def random_reads_in_processes(shards: Path, processes: int, seconds: float) -> str:
+    """Samples/s of ``processes`` processes reading at random at once, each with its own dataset."""
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = list(pool.map(_reads_for, [shards] * processes, [seconds] * processes, range(processes)))
+    rates = [n / elapsed for n, elapsed in results]
+    return f"{sum(rates):8,.0f} samples/s  (per process: {', '.join(f'{r:,.0f}' for r in rates)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("shards", type=Path)
@@ -63,6 +87,7 @@ def main() -> None:
         return len(ds)
 
     print(f"random single-sample reads, one process:        {timed(random_reads, args.seconds)}")
+    print(f"random single-sample reads, two processes:       {random_reads_in_processes(args.shards, 2, args.seconds)}")
     try:
         import torch
     except ImportError:
