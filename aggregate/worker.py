@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -41,6 +42,17 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: 
             except DecodeError as err:
                 failed[chunk.first + offset] = err.why
     return chunk.shard, chunk.first, features, failed
+
+
+def start_forked_worker() -> None:
+    """First thing a worker forked by the local pool (``aggregate.pool``) runs.
+
+    Ctrl-C at a terminal reaches every process of the group: the render process stops the
+    pool itself (the chunks being rendered finish, the rest is cancelled), so a worker ignores
+    it rather than die with a traceback. The pool forks with SIGINT blocked: none comes before this.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 _MEMORY_KEPT = False
