@@ -16,12 +16,13 @@ monitor). ``--backend dask`` sends the chunks to a Dask cluster through joblib.
 """
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import signal
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from functools import partial
 from typing import Iterator
 
@@ -34,26 +35,20 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 
 
 @contextmanager
-def chunk_results(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs: int, backend: str = "loky",
-                  scheduler: str | None = None) -> Iterator[Iterator[tuple]]:
-    """Start the workers now, and give an iterator over each chunk's result (``render_chunk``'s),
-    in the order they finish. Leaving the block stops the pool: the chunks being rendered
-    finish, the others are cancelled."""
-    if not chunks:
-        yield iter(())
-    elif jobs == 1 and backend == "loky":
-        yield (render_chunk(chunk, recipe, dtype) for chunk in chunks)
+def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None) -> Iterator:
+    """Start the workers of one render now, and give ``results(chunks, recipe, dtype)``: an
+    iterator over each chunk's result (``render_chunk``'s), in the order they finish. Leaving
+    the block stops the pool: the chunks being rendered finish, the others are cancelled."""
+    if jobs == 1 and backend == "loky":
+        yield _in_this_process
     elif backend == "loky" and fork_is_safe():
-        with _ForkedPool(jobs, partial(render_chunk, recipe=recipe, dtype=dtype, local_worker=True), chunks) as pool:
-            yield iter(pool)
+        with _ForkedPool(jobs) as pool:
+            yield pool.results
+    elif backend == "loky":
+        yield partial(_joblib_results, jobs=jobs, backend=backend)
     else:
-        from joblib import Parallel, delayed, parallel_config
-
-        local = backend == "loky"
-        with nullcontext() if local else _dask_client(scheduler):
-            with parallel_config(backend=backend, n_jobs=jobs if local else -1):
-                yield iter(Parallel(return_as="generator_unordered")(
-                    delayed(render_chunk)(chunk, recipe, dtype, local) for chunk in chunks))
+        with _dask_client(scheduler):
+            yield partial(_joblib_results, jobs=-1, backend=backend)
 
 
 def fork_is_safe() -> bool:
@@ -61,19 +56,31 @@ def fork_is_safe() -> bool:
             and not any(name in sys.modules for name in THREADED_FRAMEWORKS))
 
 
+def _in_this_process(chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
+    return (render_chunk(chunk, recipe, dtype) for chunk in chunks)
+
+
+def _joblib_results(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs: int, backend: str):
+    from joblib import Parallel, delayed, parallel_config
+
+    local = backend == "loky"
+    with parallel_config(backend=backend, n_jobs=jobs):
+        yield from Parallel(return_as="generator_unordered")(
+            delayed(render_chunk)(chunk, recipe, dtype, local) for chunk in chunks)
+
+
 class _ForkedPool:
     """Fork-started workers, all at once, with a few chunks in flight per worker."""
 
-    def __init__(self, jobs: int, call, tasks: list):
+    def __init__(self, jobs: int):
         self._executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                              initializer=start_forked_worker)
-        self._call, self._todo, self._running = call, iter(tasks), set()
         self._window = IN_FLIGHT_PER_WORKER * jobs
-        # The first submit forks every worker. SIGINT stays blocked meanwhile, so that a Ctrl-C
-        # reaches this process after the fork, and each worker ignores it from its first instant.
+        # The first task forks every worker: an empty one, so that they start now. SIGINT stays
+        # blocked meanwhile: a Ctrl-C reaches this process after the fork, and no worker before it ignores it.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            self._send()
+            self._executor.submit(int)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
@@ -83,19 +90,18 @@ class _ForkedPool:
     def __exit__(self, *exc) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def __iter__(self):
-        while self._running:
-            done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
-            self._send()  # before this process works on the results: no worker waits for it
+    def results(self, chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
+        call = partial(render_chunk, recipe=recipe, dtype=dtype)
+        todo, running = iter(chunks), set()
+        while True:
+            # Top up before this process works on the results: no worker waits for it.
+            for chunk in itertools.islice(todo, self._window - len(running)):
+                running.add(self._executor.submit(call, chunk))
+            if not running:
+                return
+            done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
-
-    def _send(self) -> None:
-        while len(self._running) < self._window:
-            task = next(self._todo, None)
-            if task is None:
-                return
-            self._running.add(self._executor.submit(self._call, task))
 
 
 def _dask_client(scheduler: str | None):
