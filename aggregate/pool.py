@@ -52,6 +52,7 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None) 
 
 
 def fork_is_safe() -> bool:
+    """Whether this process can fork its workers (see the module docstring)."""
     return (sys.platform.startswith("linux") and threading.active_count() == 1
             and not any(name in sys.modules for name in THREADED_FRAMEWORKS))
 

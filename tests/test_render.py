@@ -95,7 +95,8 @@ def test_another_feature_config_is_refused(reference, small_manifest):
     assert sorted(p.name for p in reference.iterdir()) == before
 
 
-def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
+def three_takes(tmp_path: Path) -> tuple[Path, Path]:
+    """A manifest of three RAVDESS takes of one actor: (its path, the actor's folder)."""
     from aggregate.manifest import build_manifest
     from helpers import write_wav
 
@@ -104,6 +105,11 @@ def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
         write_wav(actor / f"03-01-05-01-01-0{take}-01.wav", rate=48000)
     manifest = write_manifest(build_manifest({"ravdess": tmp_path / "corpus"}, progress=False),
                               tmp_path / "m.parquet")
+    return manifest, actor
+
+
+def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
+    manifest, actor = three_takes(tmp_path)
     (actor / "03-01-05-01-01-02-01.wav").write_bytes(b"RIFF broken after the manifest was built")
     out = tmp_path / "shards"
     result = subprocess.run([sys.executable, "-m", "aggregate", "render", str(manifest), "-o", str(out),
@@ -243,14 +249,7 @@ def test_a_shard_with_a_failed_clip_is_written_whole_and_the_same_for_any_jobs(s
 
 
 def test_a_shard_whose_every_clip_failed_is_written_empty(tmp_path):
-    from aggregate.manifest import build_manifest
-    from helpers import write_wav
-
-    actor = tmp_path / "corpus" / "Actor_01"
-    for take in range(1, 4):
-        write_wav(actor / f"03-01-05-01-01-0{take}-01.wav", rate=48000)
-    manifest = write_manifest(build_manifest({"ravdess": tmp_path / "corpus"}, progress=False),
-                              tmp_path / "m.parquet")
+    manifest, actor = three_takes(tmp_path)
     for take in range(1, 3):
         (actor / f"03-01-05-01-01-0{take}-01.wav").write_bytes(b"RIFF broken")
     out = tmp_path / "shards"

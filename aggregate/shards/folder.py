@@ -41,7 +41,7 @@ MANIFEST_FILE = "manifest.parquet"
 LOCK_FILE = ".render.lock"
 SHARD_NAME = re.compile(r"^shard-\d{5}\.h5$")
 CHECKSUM_SUFFIX = ".sha256"
-# Half-written files of an interrupted run: atomic_write's temporary names for what this folder holds.
+# Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.
 OWN_TEMPORARIES = (".shard-*.tmp", f".{INDEX_FILE}.*.tmp", f".{PLAN_FILE}.*.tmp", f".{MANIFEST_FILE}.*.tmp",
                    ".manifest.rejects.csv.*.tmp")
 
