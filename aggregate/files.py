@@ -22,20 +22,30 @@ def atomic_write_all(files: list[tuple[Path, Callable[[str], None]]]) -> None:
     temporaries = []
     try:
         for path, write in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            os.close(handle)
-            temporaries.append(tmp)
-            write(tmp)
-            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
-            with open(tmp, "rb") as written:
-                os.fsync(written.fileno())  # the rename must not reach the disk before the data
+            temporaries.append(temporary_beside(path))
+            write(temporaries[-1])
+            make_durable(temporaries[-1])
         for (path, _), tmp in zip(files, temporaries):
             os.replace(tmp, path)
     except BaseException:
         for tmp in temporaries:
             Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def temporary_beside(path: Path) -> str:
+    """A new empty file beside ``path``, named ``.<name>.*.tmp``, for a writer that renames it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    return tmp
+
+
+def make_durable(tmp: str) -> None:
+    """Ready a written temporary file for its rename: readable as any output, and on disk."""
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
+    with open(tmp, "rb") as written:
+        os.fsync(written.fileno())  # the rename must not reach the disk before the data
 
 
 def atomic_write_json(path: Path, data: dict) -> None:

@@ -1,13 +1,14 @@
 """Render a manifest into log-mel shards with a pool of workers: ``python -m aggregate render``.
 
 Tasks and shards are decoupled. The manifest's rows are cut, in order, into
-shards of ``storage.shard_size`` clips, and each shard into chunks small enough
-that every worker stays busy whatever the manifest's size (``chunk_size``).
-Workers only compute features and send them back; this process assembles each
-shard from its chunks, in row order, and writes it whole (to a temporary name,
-renamed when complete) with its checksum beside it. So the bytes of a shard do
-not depend on ``--jobs``, a worker never writes a file, and at most a few shards
-are held in memory at once.
+shards of ``storage.shard_size`` clips, and each shard into tasks of consecutive
+clips that shrink towards the end of the run, so that the workers finish together
+whatever the manifest's size (``chunk_size``). Workers (``aggregate.pool``) only
+compute features and send them back; this process writes each shard's features in
+row order as they come back, so compressing it overlaps their work, under a
+temporary name renamed when the shard is complete, with its checksum beside it.
+So the bytes of a shard do not depend on ``--jobs``, a worker never writes a file,
+and only the shards being rendered are held in memory.
 
 The plan is written first: running the same command again keeps every shard
 whose bytes still match the checksum written with it and renders only the rest,
@@ -16,25 +17,29 @@ so an interrupted run (Ctrl-C, kill -9, a lost node) resumes to the same result.
 from __future__ import annotations
 
 import math
-import shutil
-from contextlib import nullcontext
+from collections import Counter
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .emotions import EMOTIONS
 from .errors import InputError
 from .files import sha256_of
-from .manifest import read_manifest
+from .pool import worker_pool
 from .progress import show_progress
 from .recipe import FeatureConfig
-from .shards import ShardContent, ShardsFolder, make_plan
 from .storage import StorageConfig
-from .worker import Chunk, render_chunk
+from .worker import Chunk
+
+if TYPE_CHECKING:
+    from .shards import ShardsFolder
 
 MAX_CHUNK = 64  # clips per task at most: a few MB of features travel back per task
-TASKS_PER_WORKER = 4  # at least this many tasks per worker where the manifest allows: no worker idles at the end
+MIN_CHUNK = 4  # clips per task at least: a task costs a few milliseconds besides its clips
+GUIDED_SPLIT = 2  # a task takes 1/(GUIDED_SPLIT * jobs) of the clips left: the last ones are small
 
 
 @dataclass
@@ -57,42 +62,67 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     """
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
-    manifest_path = Path(manifest_path)
-    manifest = read_manifest(manifest_path)
-    clips = manifest.clips
-    if clips.empty:
-        raise InputError(f"{manifest_path} has no clips to render")
-    corpus_roots = _corpus_roots(manifest, roots or {})
-    plan = make_plan(recipe, storage, sha256_of(manifest_path))
-    folder = ShardsFolder(out_dir)
-    folder.claim(plan, manifest_path)  # every input is checked by now: a refused run leaves no trace
-    try:
-        shards = [clips.iloc[start:start + storage.shard_size] for start in range(0, len(clips), storage.shard_size)]
-        todo = [n for n, rows in enumerate(shards)
-                if not folder.shard_is_complete(n, list(rows["sample_id"]), recipe.hash(), retry_failed)]
-        size = chunk_size(sum(len(shards[n]) for n in todo), jobs)
-        chunks = [_chunk(n, first, shards[n].iloc[first:first + size], corpus_roots)
-                  for n in todo for first in range(0, len(shards[n]), size)]
-        expected = {n: -(-len(shards[n]) // size) for n in todo}
-        received: dict[int, list] = {n: [] for n in todo}
-        done_before = len(clips) - sum(len(shards[n]) for n in todo)
-        with show_progress(len(clips), "rendering", "clip", progress, initial=done_before) as bar:
-            for result in _run(chunks, recipe, storage.dtype, jobs, backend, scheduler):
-                n = result[0]
-                received[n].append(result)
-                if len(received[n]) == expected[n]:
-                    _write_shard(folder, n, shards[n], received.pop(n), recipe, storage)
-                bar.update(len(result[2]) + len(result[3]))
-        folder.write_index(plan, len(shards))
-    finally:
-        folder.release()
+    # The workers start first, before this process starts any thread (aggregate.pool) and before it
+    # imports pandas and h5py, which they do not need: they import the recipe meanwhile.
+    with worker_pool(jobs, backend, scheduler) as results:
+        from .manifest import read_manifest
+        from .shards import ShardsFolder, make_plan
+
+        manifest_path = Path(manifest_path)
+        manifest = read_manifest(manifest_path)
+        clips = manifest.clips
+        if clips.empty:
+            raise InputError(f"{manifest_path} has no clips to render")
+        corpus_roots = _corpus_roots(manifest, roots or {})
+        plan = make_plan(recipe, storage, sha256_of(manifest_path))
+        folder = ShardsFolder(out_dir)
+        folder.claim(plan, manifest_path)  # every input is checked by now: a refused run leaves no trace
+        try:
+            shards = [clips.iloc[start:start + storage.shard_size]
+                      for start in range(0, len(clips), storage.shard_size)]
+            todo = [n for n, rows in enumerate(shards)
+                    if not folder.shard_is_complete(n, list(rows["sample_id"]), recipe.hash(), retry_failed)]
+            chunks = _chunks({n: shards[n] for n in todo}, jobs, corpus_roots)
+            per_shard = Counter(chunk.shard for chunk in chunks)
+            pending = {n: _Assembly(folder, n, shards[n], per_shard[n], recipe, storage) for n in todo}
+            done_before = len(clips) - sum(len(shards[n]) for n in todo)
+            try:
+                with show_progress(len(clips), "rendering", "clip", progress, initial=done_before) as bar:
+                    for number, first, features, failed in results(chunks, recipe, storage.dtype):
+                        if pending[number].add(first, features, failed):
+                            pending.pop(number).finish()
+                        bar.update(len(features) + len(failed))
+            except BrokenProcessPool:
+                raise InputError(f"a worker process died while rendering into {folder.path} (killed, or out of "
+                                 "memory?); run the same command again to resume, with fewer --jobs if memory "
+                                 "is short") from None
+            finally:
+                for assembly in pending.values():
+                    assembly.discard()
+            folder.write_index(plan, len(shards))
+        finally:
+            folder.release()
     return RenderResult(folder.path, len(shards), len(todo), len(shards) - len(todo),
                         len(folder.places), folder.failed)
 
 
-def chunk_size(n_clips: int, jobs: int) -> int:
-    """Clips per task: small enough for ``TASKS_PER_WORKER`` tasks per worker, at most ``MAX_CHUNK``."""
-    return max(1, min(MAX_CHUNK, math.ceil(n_clips / (jobs * TASKS_PER_WORKER))))
+def chunk_size(clips_left: int, jobs: int) -> int:
+    """Clips in the next task (guided scheduling): large while many clips are left, smaller towards
+    the end, so that no worker idles while another finishes a large last task."""
+    return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(clips_left / (GUIDED_SPLIT * jobs))))
+
+
+def _chunks(shards: dict, jobs: int, roots: dict[str, Path]) -> list[Chunk]:
+    """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``."""
+    chunks, left = [], sum(len(rows) for rows in shards.values())
+    for number, rows in shards.items():
+        first = 0
+        while first < len(rows):
+            size = min(chunk_size(left, jobs), len(rows) - first)
+            chunks.append(_chunk(number, first, rows.iloc[first:first + size], roots))
+            first += size
+            left -= size
+    return chunks
 
 
 def _corpus_roots(manifest, overrides: dict[str, str]) -> dict[str, Path]:
@@ -115,56 +145,69 @@ def _chunk(shard: int, first: int, rows, roots: dict[str, Path]) -> Chunk:
                                 for sid, rel, corpus in zip(rows["sample_id"], rows["path"], rows["corpus"])])
 
 
-def _run(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs: int, backend: str, scheduler: str | None):
-    """Yield each chunk's result as it finishes, in any order."""
-    if not chunks:
-        return
-    if jobs == 1 and backend == "loky":
-        for chunk in chunks:
-            yield render_chunk(chunk, recipe, dtype)
-        return
-    from joblib import Parallel, delayed, parallel_config
+class _Assembly:
+    """One shard, from its chunks as they come back in any order.
 
-    local = backend == "loky"
-    with _dask_client(scheduler) if backend == "dask" else nullcontext():
-        with parallel_config(backend=backend, n_jobs=-1 if backend == "dask" else jobs):
-            yield from Parallel(return_as="generator_unordered")(
-                delayed(render_chunk)(chunk, recipe, dtype, local) for chunk in chunks)
+    Its features go to the file in row order as soon as the next rows are in, so this process
+    compresses the shard while the workers render the rest. A clip that failed leaves the shard
+    with fewer rows than planned: then the shard is written whole, once every chunk is in.
+    Every chunk is kept until then, so at most the shards in flight are held in memory.
+    """
 
+    def __init__(self, folder: ShardsFolder, number: int, rows, n_chunks: int, recipe: FeatureConfig,
+                 storage: StorageConfig):
+        self.folder, self.number, self.rows, self.n_chunks = folder, number, rows, n_chunks
+        self.recipe, self.storage = recipe, storage
+        self.chunks: dict[int, tuple[dict, dict]] = {}  # first row -> (features by row, failures by row)
+        self.draft = None
+        self.streaming = True
+        self.written = 0  # rows in the file so far, while streaming
 
-def _dask_client(scheduler: str | None):
-    if not scheduler:
-        raise InputError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise InputError("--backend dask needs dask.distributed: pip install 'dask[distributed]'") from None
-    try:
-        return Client(scheduler, timeout=30)
-    except (OSError, TimeoutError) as err:
-        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({err})") from None
+    def add(self, first: int, features: dict, failed: dict) -> bool:
+        """Take one chunk's result; True when the shard has all its chunks."""
+        self.chunks[first] = (features, failed)
+        if failed and self.streaming:
+            self.streaming = False
+            self.discard()
+        while self.streaming and self.written in self.chunks:
+            block = self.chunks[self.written][0]
+            self._draft(len(self.rows)).write_rows(self.written, np.stack([block[r] for r in sorted(block)]))
+            self.written += len(block)
+        return len(self.chunks) == self.n_chunks
 
+    def finish(self) -> None:
+        """Write what is left of the shard (all of it, if a clip failed) and put it in place."""
+        from .shards import ShardColumns  # as in render_shards: after the workers start
 
-def _write_shard(folder: ShardsFolder, number: int, rows, results: list, recipe: FeatureConfig,
-                 storage: StorageConfig) -> None:
-    """Assemble one shard from its chunks, in row order, and write it."""
-    features, failed = {}, {}
-    for _, _, chunk_features, chunk_failed in results:
-        features.update(chunk_features)
-        failed.update(chunk_failed)
-    kept = sorted(features)
-    stacked = np.stack([features[r] for r in kept]) if kept else np.zeros((0, *recipe.shape), storage.dtype)
-    _check_free_space(folder.path, stacked.nbytes)
-    labels = rows[[f"label_{e}" for e in EMOTIONS]].to_numpy(np.uint8)
-    strings = {name: rows[name].astype(str).to_numpy() for name in ("sample_id", "speaker", "corpus")}
-    split = rows["split"].fillna("").astype(str).to_numpy() if "split" in rows else np.full(len(rows), "")
-    content = ShardContent(features=stacked, labels=labels[kept], vote_fractions=vote_fractions(rows)[kept],
-                           sample_id=list(strings["sample_id"][kept]), speaker=list(strings["speaker"][kept]),
-                           corpus=list(strings["corpus"][kept]), split=list(split[kept]))
-    # Failures name the clip by its manifest path, relative to its corpus: no path of this machine.
-    records = [{"sample_id": strings["sample_id"][r], "corpus": strings["corpus"][r],
-                "path": str(rows["path"].iloc[r]), "reason": why} for r, why in sorted(failed.items())]
-    folder.write_shard(number, content, recipe, storage, records)
+        features, failed = {}, {}
+        for chunk_features, chunk_failed in self.chunks.values():
+            features.update(chunk_features)
+            failed.update(chunk_failed)
+        kept = sorted(features)
+        if not self.streaming and kept:
+            self._draft(len(kept)).write_rows(0, np.stack([features[r] for r in kept]))
+        rows = self.rows
+        strings = {name: rows[name].astype(str).to_numpy() for name in ("sample_id", "speaker", "corpus")}
+        split = rows["split"].fillna("").astype(str).to_numpy() if "split" in rows else np.full(len(rows), "")
+        labels = rows[[f"label_{e}" for e in EMOTIONS]].to_numpy(np.uint8)
+        columns = ShardColumns(labels=labels[kept], vote_fractions=vote_fractions(rows)[kept],
+                               sample_id=list(strings["sample_id"][kept]), speaker=list(strings["speaker"][kept]),
+                               corpus=list(strings["corpus"][kept]), split=list(split[kept]))
+        # Failures name the clip by its manifest path, relative to its corpus: no path of this machine.
+        records = [{"sample_id": strings["sample_id"][r], "corpus": strings["corpus"][r],
+                    "path": str(rows["path"].iloc[r]), "reason": why} for r, why in sorted(failed.items())]
+        self._draft(len(kept)).finish(columns, records)
+        self.draft = None
+
+    def discard(self) -> None:
+        if self.draft is not None:
+            self.draft.discard()
+            self.draft = None
+
+    def _draft(self, rows: int):
+        if self.draft is None:
+            self.draft = self.folder.start_shard(self.number, rows, self.recipe, self.storage)
+        return self.draft
 
 
 def vote_fractions(rows) -> np.ndarray:
@@ -175,9 +218,3 @@ def vote_fractions(rows) -> np.ndarray:
     voted = ~np.isnan(raters) & (raters > 0)
     labels[voted] = (votes[voted] / raters[voted, None]).astype(np.float32)
     return labels
-
-
-def _check_free_space(out: Path, nbytes: int) -> None:
-    # HDF5 can crash, not raise, when the disk fills mid-write: look before writing.
-    if shutil.disk_usage(out).free < nbytes + (16 << 20):
-        raise InputError(f"disk full at {out}: free space and run the same command again")

@@ -1,20 +1,22 @@
 """The worker side of the render pool: what runs in each worker process, and nothing more.
 
-Kept apart from ``aggregate.render`` so that a worker imports only numpy and the recipe, not
-pandas, pyarrow or h5py: on a small manifest, worker start-up decides whether a second
-worker helps at all.
+Kept apart from ``aggregate.render`` so that a spawned worker imports only numpy and the
+recipe, not pandas, pyarrow or h5py: on a small manifest, worker start-up decides whether a
+second worker helps at all. For the same reason the recipe's numerics are imported on first
+use: the render process imports this module and, with workers, never renders a clip itself.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
 
-from .recipe import DecodeError, FeatureConfig, render_clip
+from .recipe import FeatureConfig
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Chunk:
 
 def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: bool = False):
     """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure})."""
+    DecodeError, render_clip = _recipe()
     keep_freed_memory()
     if local_worker:
         exit_with_parent()
@@ -41,6 +44,30 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: 
             except DecodeError as err:
                 failed[chunk.first + offset] = err.why
     return chunk.shard, chunk.first, features, failed
+
+
+def _recipe():
+    """The recipe's numerics, imported on first use: the render's main process imports this
+    module (for ``Chunk``) and never runs them."""
+    from .recipe import DecodeError, render_clip
+
+    return DecodeError, render_clip
+
+
+def start_forked_worker() -> None:
+    """First thing a worker forked by the local pool (``aggregate.pool``) runs.
+
+    Ctrl-C at a terminal reaches every process of the group: the render process stops the
+    pool itself (the chunks being rendered finish, the rest is cancelled), so a worker ignores
+    it rather than die with a traceback. The pool forks with SIGINT blocked: none comes before this.
+    It watches its parent from the start (a worker waiting for its first chunk would wait forever),
+    and imports the recipe while the render process reads the manifest.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    exit_with_parent()
+    keep_freed_memory()
+    _recipe()
 
 
 _MEMORY_KEPT = False

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -94,7 +95,8 @@ def test_another_feature_config_is_refused(reference, small_manifest):
     assert sorted(p.name for p in reference.iterdir()) == before
 
 
-def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
+def three_takes(tmp_path: Path) -> tuple[Path, Path]:
+    """A manifest of three RAVDESS takes of one actor: (its path, the actor's folder)."""
     from aggregate.manifest import build_manifest
     from helpers import write_wav
 
@@ -103,6 +105,11 @@ def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
         write_wav(actor / f"03-01-05-01-01-0{take}-01.wav", rate=48000)
     manifest = write_manifest(build_manifest({"ravdess": tmp_path / "corpus"}, progress=False),
                               tmp_path / "m.parquet")
+    return manifest, actor
+
+
+def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
+    manifest, actor = three_takes(tmp_path)
     (actor / "03-01-05-01-01-02-01.wav").write_bytes(b"RIFF broken after the manifest was built")
     out = tmp_path / "shards"
     result = subprocess.run([sys.executable, "-m", "aggregate", "render", str(manifest), "-o", str(out),
@@ -162,10 +169,92 @@ def test_dask_cluster_gives_the_same_shards(reference, small_manifest, tmp_path)
 
 
 def test_jobs_change_the_tasks_not_the_bytes(reference, small_manifest, tmp_path):
-    from aggregate.render import chunk_size
+    from aggregate.render import MAX_CHUNK, MIN_CHUNK, chunk_size
 
-    assert chunk_size(400, 2) == 50 and chunk_size(400, 1) == 64 and chunk_size(3, 8) == 1
+    sizes, left = [], 400
+    while left:
+        sizes.append(min(chunk_size(left, 2), left))
+        left -= sizes[-1]
+    # large tasks first, small ones last: the two workers finish together
+    assert sizes[0] == MAX_CHUNK and sizes == sorted(sizes, reverse=True) and max(sizes[-3:]) <= MIN_CHUNK
     out = tmp_path / "one-job"
     render_shards(small_manifest, out, jobs=1, storage=StorageConfig(shard_size=8), progress=False)
     for shard in sorted(reference.glob("shard-*.h5")):
         assert (out / shard.name).read_bytes() == shard.read_bytes()
+
+
+def test_spawned_workers_give_the_same_shards(reference, small_manifest, tmp_path, monkeypatch):
+    from aggregate import pool
+
+    started = threading.Event()
+    thread = threading.Thread(target=started.wait)  # a running thread makes fork unsafe
+    thread.start()
+    try:
+        assert not pool.fork_is_safe()
+    finally:
+        started.set()
+        thread.join()
+    monkeypatch.setattr(pool, "fork_is_safe", lambda: False)  # as where TensorFlow is imported, or on macOS
+    out = tmp_path / "spawned"
+    render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)
+    assert read_index(out) == read_index(reference)
+    for shard in sorted(reference.glob("shard-*.h5")):
+        assert (out / shard.name).read_bytes() == shard.read_bytes()
+
+
+def test_a_shard_written_while_it_renders_is_the_shard_written_at_once(reference, tmp_path):
+    from aggregate.shards import h5
+
+    with h5py.File(reference / "shard-00001.h5", "r") as f:
+        features = f["features"][:]
+        columns = h5.ShardColumns(labels=f["labels"][:], vote_fractions=f["vote_fractions"][:],
+                                  **{name: list(f[name].asstr()[:]) for name in h5.STRING_COLUMNS})
+    files = []
+    for cuts in ([0, 8], [0, 1, 2, 5, 8], [0, 3, 8]):
+        path = tmp_path / f"cut-{len(files)}.h5"
+        writer = h5.ShardWriter(str(path), len(features), FeatureConfig(), StorageConfig(shard_size=8))
+        for start, stop in zip(cuts, cuts[1:]):
+            writer.write_rows(start, features[start:stop])
+        writer.finish(columns, [])
+        files.append(path.read_bytes())
+    assert files[0] == (reference / "shard-00001.h5").read_bytes()
+    assert all(data == files[0] for data in files)
+
+
+def test_a_shard_with_a_failed_clip_is_written_whole_and_the_same_for_any_jobs(small_manifest, tmp_path):
+    from aggregate.manifest import read_manifest
+    from aggregate.render import chunk_size
+
+    manifest = read_manifest(small_manifest)
+    tess = manifest.clips[manifest.clips["corpus"] == "tess"]
+    copy = tmp_path / "tess"
+    shutil.copytree(manifest.meta["roots"]["tess"], copy)
+    (copy / tess["path"].iloc[0]).write_bytes(b"RIFF broken after the manifest was built")
+    sixteen = StorageConfig(shard_size=16)
+    assert chunk_size(40, 1) >= 16 > chunk_size(40, 3)  # one task per shard, or several arriving in any order
+    outs = []
+    for jobs in (1, 3):
+        out = tmp_path / f"jobs-{jobs}"
+        result = render_shards(small_manifest, out, jobs=jobs, storage=sixteen, roots={"tess": str(copy)},
+                               progress=False)
+        assert [f["sample_id"] for f in result.failed] == [tess["sample_id"].iloc[0]]
+        assert verify_shards(out, progress=False).problems == []
+        outs.append(out)
+    broken = f"shard-{int(tess.index[0]) // 16:05d}.h5"
+    with h5py.File(outs[1] / broken, "r") as f:
+        assert f["features"].shape[0] == 15 and tess["sample_id"].iloc[0] not in list(f["sample_id"].asstr()[:])
+    assert sorted(p.name for p in outs[0].glob("shard-*.h5")) == ["shard-00000.h5", "shard-00001.h5", "shard-00002.h5"]
+    for shard in sorted(outs[0].glob("shard-*.h5")):
+        assert (outs[1] / shard.name).read_bytes() == shard.read_bytes(), shard.name
+
+
+def test_a_shard_whose_every_clip_failed_is_written_empty(tmp_path):
+    manifest, actor = three_takes(tmp_path)
+    for take in range(1, 3):
+        (actor / f"03-01-05-01-01-0{take}-01.wav").write_bytes(b"RIFF broken")
+    out = tmp_path / "shards"
+    result = render_shards(manifest, out, jobs=2, storage=StorageConfig(shard_size=2), progress=False)
+    assert len(result.failed) == 2 and result.samples == 1
+    with h5py.File(out / "shard-00000.h5", "r") as f:
+        assert f["features"].shape == (0, 200, 278) and len(json.loads(f.attrs["failed"])) == 2
+    assert verify_shards(out, progress=False).problems == []

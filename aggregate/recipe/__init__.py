@@ -9,15 +9,26 @@ tests and benchmarks hold this one against.
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .config import FeatureConfig
-from .decode import DecodeError, load_clip
-from .logmel import log_mel
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["DecodeError", "FeatureConfig", "load_clip", "log_mel", "render_clip"]
+
+# The numerics (scipy, soxr, soundfile) load on first use, not with the package: a render's main
+# process plans and writes shards with FeatureConfig alone, while its workers import them (aggregate.pool).
+_LOADED_ON_USE = {"DecodeError": ".decode", "load_clip": ".decode", "log_mel": ".logmel"}
+
+
+def __getattr__(name: str):
+    if name in _LOADED_ON_USE:
+        return getattr(importlib.import_module(_LOADED_ON_USE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndarray:
@@ -25,4 +36,7 @@ def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndar
 
     Raises ``DecodeError`` for audio that cannot be decoded, so a caller can record it and go on.
     """
+    from .decode import load_clip
+    from .logmel import log_mel
+
     return log_mel(load_clip(path, config, corpus), config)

@@ -19,12 +19,16 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputError
-from ..files import atomic_write, sha256_of
+from ..files import atomic_write, make_durable, sha256_of, temporary_beside
 from ..progress import show_progress
 from ..manifest import Manifest, read_manifest, rejects_path, write_shareable_copy
 from ..recipe import FeatureConfig
@@ -37,7 +41,7 @@ MANIFEST_FILE = "manifest.parquet"
 LOCK_FILE = ".render.lock"
 SHARD_NAME = re.compile(r"^shard-\d{5}\.h5$")
 CHECKSUM_SUFFIX = ".sha256"
-# Half-written files of an interrupted run: atomic_write's temporary names for what this folder holds.
+# Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.
 OWN_TEMPORARIES = (".shard-*.tmp", f".{INDEX_FILE}.*.tmp", f".{PLAN_FILE}.*.tmp", f".{MANIFEST_FILE}.*.tmp",
                    ".manifest.rejects.csv.*.tmp")
 
@@ -196,7 +200,7 @@ class ShardsFolder:
             except OSError as err:
                 raise _write_error(copy, err) from None
         if not plan_file.exists():
-            self._write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
+            _write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
 
     def _take_lock(self) -> None:
         handle = open(self.path / LOCK_FILE, "a+")
@@ -253,13 +257,16 @@ class ShardsFolder:
             return False
         return config_hash == recipe_hash and sorted(ids + [f["sample_id"] for f in failed]) == sorted(planned_ids)
 
-    def write_shard(self, number: int, content: h5.ShardContent, recipe: FeatureConfig,
-                    storage: StorageConfig, failed: list[dict]) -> None:
-        """Write one whole shard, then its checksum: a shard without a matching checksum is redone."""
+    def start_shard(self, number: int, rows: int, recipe: FeatureConfig, storage: StorageConfig) -> ShardDraft:
+        """A shard of ``rows`` samples to write while it renders; see ``ShardDraft``."""
+        # HDF5 can crash, not raise, when the disk fills mid-write: look before writing.
+        if shutil.disk_usage(self.path).free < rows * math.prod(recipe.shape) * np.dtype(storage.dtype).itemsize + (16 << 20):
+            raise InputError(f"disk full at {self.path}: free space and run the same command again")
         path = self.path / shard_name(number)
-        self._write(path, lambda tmp: h5.write(tmp, content, recipe, storage, failed))
-        digest = sha256_of(path)
-        self._write(path.with_name(path.name + CHECKSUM_SUFFIX), lambda tmp: Path(tmp).write_text(digest + "\n"))
+        try:
+            return ShardDraft(path, rows, recipe, storage)
+        except OSError as err:
+            raise _write_error(path, err) from None
 
     def write_index(self, plan: dict, n_shards: int) -> None:
         """The index of a finished folder, from each shard's header and the checksum written with it."""
@@ -283,13 +290,52 @@ class ShardsFolder:
                          "source_sha256": plan["manifest_sha256"]},
             "shards": shards, "samples": samples, "failed": failed,
         }
-        self._write(self.path / INDEX_FILE, lambda tmp: Path(tmp).write_text(json.dumps(self.index, indent=1, sort_keys=True)))
+        _write(self.path / INDEX_FILE, lambda tmp: Path(tmp).write_text(json.dumps(self.index, indent=1, sort_keys=True)))
 
-    def _write(self, path: Path, write) -> None:
+
+class ShardDraft:
+    """One shard being written: rows go in as they come, in row order (``write_rows``), under a
+    temporary name. ``finish`` writes the rest and only then renames it into place, with its
+    checksum beside it (a shard without a matching checksum is redone); ``discard`` drops it."""
+
+    def __init__(self, path: Path, rows: int, recipe: FeatureConfig, storage: StorageConfig):
+        self.path = path
+        self._tmp = temporary_beside(path)
         try:
-            atomic_write(path, write)
+            self._writer = h5.ShardWriter(self._tmp, rows, recipe, storage)
+        except BaseException:
+            Path(self._tmp).unlink(missing_ok=True)
+            raise
+
+    def write_rows(self, start: int, features) -> None:
+        try:
+            self._writer.write_rows(start, features)
         except OSError as err:
-            raise _write_error(path, err) from None
+            raise _write_error(self.path, err) from None
+
+    def finish(self, columns: h5.ShardColumns, failed: list[dict]) -> None:
+        try:
+            self._writer.finish(columns, failed)
+            make_durable(self._tmp)
+            os.replace(self._tmp, self.path)
+        except OSError as err:
+            self.discard()
+            raise _write_error(self.path, err) from None
+        digest = sha256_of(self.path)
+        checksum = self.path.with_name(self.path.name + CHECKSUM_SUFFIX)
+        _write(checksum, lambda tmp: Path(tmp).write_text(digest + "\n"))
+
+    def discard(self) -> None:
+        """Close and delete the temporary file (nothing, once finished)."""
+        self._writer.close()
+        Path(self._tmp).unlink(missing_ok=True)
+
+
+def _write(path: Path, write) -> None:
+    try:
+        atomic_write(path, write)
+    except OSError as err:
+        raise _write_error(path, err) from None
 
 
 def _write_error(path: Path, err: OSError) -> InputError:

@@ -1,4 +1,4 @@
-"""One shard file: the HDF5 layout, written whole or not at all, and read back.
+"""One shard file: the HDF5 layout, how it is written, and how it is read back.
 
 The only module that knows the dataset names. A shard opens with plain h5py::
 
@@ -29,10 +29,9 @@ STRING_COLUMNS = ("sample_id", "speaker", "corpus", "split")
 
 
 @dataclass
-class ShardContent:
-    """The arrays of one shard, in row order."""
+class ShardColumns:
+    """Every per-sample column of one shard but the features, in row order."""
 
-    features: np.ndarray  # (N, n_mels, n_frames), in [-1, 1]
     labels: np.ndarray  # (N, 7) uint8 multi-hot, EMOTIONS order
     vote_fractions: np.ndarray  # (N, 7) float32
     sample_id: list[str]
@@ -41,29 +40,59 @@ class ShardContent:
     split: list[str]
 
 
-def write(tmp: str, content: ShardContent, recipe: FeatureConfig, storage: StorageConfig,
-          failed: list[dict]) -> None:
-    """Write a shard at ``tmp`` (the caller renames it into place when whole)."""
-    strings = h5py.string_dtype()
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("features", data=content.features.astype(storage.dtype),
-                         compression=storage.h5_compression,
-                         chunks=(1, *recipe.shape))  # one chunk per sample: random reads touch one chunk
-        f.create_dataset("labels", data=content.labels.astype(np.uint8).reshape(-1, len(EMOTIONS)))
+class ShardWriter:
+    """A shard file being written at ``tmp`` (the caller renames it into place when whole): the
+    features in row order, block by block as they come (``write_rows``), then everything else
+    (``finish``).
+
+    HDF5 places each chunk (one row) in the file as it is written, so rows written in order
+    give the same bytes however they are cut into blocks: a shard written while it renders is
+    byte for byte the one written at once.
+    """
+
+    def __init__(self, tmp: str, rows: int, recipe: FeatureConfig, storage: StorageConfig):
+        self._recipe, self._storage = recipe, storage
+        self._file = h5py.File(tmp, "w")
+        try:
+            # One chunk per sample: random reads touch one chunk. (HDF5 refuses chunks in an empty
+            # dataset: a shard whose every clip failed has none.)
+            self._features = self._file.create_dataset(
+                "features", shape=(rows, *recipe.shape), dtype=storage.dtype,
+                chunks=(1, *recipe.shape) if rows else None, compression=storage.h5_compression if rows else None)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def write_rows(self, start: int, features: np.ndarray) -> None:
+        """Rows ``start``.. of the features, ``features`` (k, n_mels, n_frames) in [-1, 1]."""
+        self._features[start:start + len(features)] = features.astype(self._storage.dtype, copy=False)
+
+    def finish(self, columns: ShardColumns, failed: list[dict]) -> None:
+        """Write every other column and the attributes, and close the file."""
+        # HDF5 keeps the last rows in its chunk cache until they are flushed: flush them now, before
+        # the other columns, where writing the features at once (and closing them) would have put them.
+        self._features.flush()
+        f = self._file
+        strings = h5py.string_dtype()
+        f.create_dataset("labels", data=columns.labels.astype(np.uint8).reshape(-1, len(EMOTIONS)))
         f.create_dataset("vote_fractions",
-                         data=content.vote_fractions.astype(np.float32).reshape(-1, len(EMOTIONS)))
+                         data=columns.vote_fractions.astype(np.float32).reshape(-1, len(EMOTIONS)))
         for name in STRING_COLUMNS:
-            f.create_dataset(name, data=np.array(getattr(content, name), dtype=object), dtype=strings)
+            f.create_dataset(name, data=np.array(getattr(columns, name), dtype=object), dtype=strings)
         named = f.create_group("emotion")
         for column, emotion in enumerate(EMOTIONS):
-            named.create_dataset(emotion, data=content.labels[:, column].astype(np.uint8))
+            named.create_dataset(emotion, data=columns.labels[:, column].astype(np.uint8))
         f.attrs["format"] = FORMAT
         f.attrs["emotions"] = json.dumps(list(EMOTIONS))
-        f.attrs["feature_config"] = json.dumps(recipe.to_dict(), sort_keys=True)
-        f.attrs["feature_config_hash"] = recipe.hash()
-        f.attrs["storage"] = json.dumps(storage.to_dict(), sort_keys=True)
+        f.attrs["feature_config"] = json.dumps(self._recipe.to_dict(), sort_keys=True)
+        f.attrs["feature_config_hash"] = self._recipe.hash()
+        f.attrs["storage"] = json.dumps(self._storage.to_dict(), sort_keys=True)
         f.attrs["tool_version"] = __version__
         f.attrs["failed"] = json.dumps(failed)  # clips of this shard that could not be rendered
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def open_file(path: Path) -> h5py.File:

@@ -122,8 +122,7 @@ def test_workers_die_with_a_killed_render(small_manifest, tmp_path):
                                env=dict(os.environ, PYTHONPATH=str(PROJECT)))
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and process.poll() is None:
-        workers = [c for c in _children(process.pid) if "loky" in Path(f"/proc/{c}/cmdline").read_text()
-                   or "joblib" in Path(f"/proc/{c}/cmdline").read_text()]
+        workers = _children(process.pid)  # forked workers: the render's only children
         if len(workers) >= 2 and any(out.glob("shard-*.h5")):
             break
         time.sleep(0.05)
@@ -134,6 +133,45 @@ def test_workers_die_with_a_killed_render(small_manifest, tmp_path):
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.2)
     assert not any(_alive(w) for w in workers), "workers outlived their render"
+
+
+def _render_with_two_workers(small_manifest: Path, out: Path, tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A --jobs 2 render in its own process group (as at a terminal), once both its workers run."""
+    process = subprocess.Popen([sys.executable, "-m", "aggregate", "render", str(small_manifest), "-o", str(out),
+                                "--jobs", "2", "--shard-size", "4", "-q"], cwd=tmp_path, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    deadline, workers = time.time() + 120, []
+    while time.time() < deadline and process.poll() is None and len(workers) < 2:
+        workers = _children(process.pid)
+        time.sleep(0.01)
+    assert process.poll() is None and len(workers) == 2, "the render finished before its workers could be seen"
+    return process, workers
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
+def test_a_worker_killed_mid_render_ends_it_with_one_line(small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    process, workers = _render_with_two_workers(small_manifest, out, tmp_path)
+    os.kill(workers[0], signal.SIGKILL)  # as the OOM killer does
+    _, stderr = process.communicate(timeout=120)
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert process.returncode == 2 and "Traceback" not in stderr, stderr
+    assert len(lines) == 1 and "a worker process died while rendering into" in lines[0], stderr
+    assert not any(_alive(w) for w in workers) and not list(out.glob(".*.tmp"))
+    assert render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=4), progress=False).samples == 40
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
+def test_ctrl_c_stops_the_workers_and_keeps_nothing_half_written(small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    process, workers = _render_with_two_workers(small_manifest, out, tmp_path)
+    os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group gets it
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().startswith("interrupted:"), stderr
+    assert not any(_alive(w) for w in workers), "workers outlived their render"
+    assert not list(out.glob(".*.tmp")) and not (out / "index.json").exists()
 
 
 def test_a_shard_name_outside_the_folder_is_refused(reference, tmp_path):
