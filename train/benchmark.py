@@ -8,6 +8,10 @@ table (printed, and written to ``OUT/leaderboard.md``) gives the test split's me
 spread (population standard deviation over folds) of single-label UA and WA, macro F1
 and mAP. The trivial predictor scores every clip with the training split's emotion
 rates: UA 1/7, WA the majority share, mAP the prevalence, macro F1 0.
+
+``OUT`` must be new, empty, or a benchmark folder this command wrote (its marker
+``.aggregate-benchmark``): the command never writes into, or replaces a leaderboard in,
+a folder it did not make.
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from aggregate.errors import InputError
 from aggregate.files import atomic_write
+from aggregate.owned import listed_files, marker_text
 from aggregate.splits import SplitConfig
 
 from .metrics import evaluate
@@ -31,6 +37,7 @@ FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
            ("macro F1", lambda m: m["macro_f1"]), ("mAP", lambda m: m["mAP"]))
 LEAKY_MODELS = (DEFAULT_MODEL, "conv1d")  # the default, and seed 002's network behind its 97 % on TESS
+MARKER, WRITER, TABLE = ".aggregate-benchmark", "python -m train benchmark", "leaderboard.md"
 
 
 def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | None = None,
@@ -38,9 +45,9 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     models = list(models or MODEL_NAMES)
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown:
-        from aggregate.errors import InputError
         raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODEL_NAMES)}")
     out = Path(out)
+    claim_folder(out, ["trivial", "baseline", *MODEL_NAMES])
     splits = {f"fold{f}": SplitConfig(strategy="kfold", folds=folds, fold=f, seed=seed) for f in range(folds)}
     leaky = SplitConfig(strategy="random", seed=seed)
     results: dict[tuple[str, str], dict] = {}
@@ -56,9 +63,29 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
         print(f"{name:<18} {split:<7} UA {FIGURES[0][1](results[name, split]['test']):.3f}  "
               f"{results[name, split].get('seconds') or time.perf_counter() - start:7.1f} s", flush=True)
     table = leaderboard(results, list(splits), ["trivial", "baseline", *models])
-    atomic_write(out / "leaderboard.md", lambda tmp: Path(tmp).write_text(table + "\n"))
+    atomic_write(out / TABLE, lambda tmp: Path(tmp).write_text(table + "\n"))
     print(table)
     return table
+
+
+def claim_folder(out: Path, run_names: list[str]) -> None:
+    """Make ``out`` this command's folder, or refuse it: it must be new, empty, or hold the marker and
+    nothing but the leaderboard and run folders named after models (each a run folder, checked as such)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise InputError(f"{out} is a file or a link; --out needs a new or empty folder (or an earlier benchmark's)")
+    entries = sorted(out.iterdir()) if out.exists() else []
+    if entries:
+        if listed_files(out, MARKER, WRITER) is None:
+            raise InputError(f"{out} is not empty and was not written by `{WRITER}` (no valid {MARKER}); "
+                             "choose a new or empty folder for --out")
+        foreign = [p.name for p in entries if p.name != MARKER and not (
+            (p.name == TABLE and p.is_file() and not p.is_symlink())
+            or (p.name in run_names and p.is_dir() and not p.is_symlink()))]
+        if foreign:
+            raise InputError(f"{out} holds {', '.join(foreign[:3])}, which `{WRITER}` did not write; "
+                             "move it out of the folder, or choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, [TABLE])))
 
 
 def _run(name: str, options: TrainOptions) -> dict:

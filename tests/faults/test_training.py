@@ -147,3 +147,29 @@ def test_train_json_is_the_whole_stdout(demo_shards, tmp_path):
     assert data["run"] == str(tmp_path / "r") and set(data) >= {"val", "test", "seconds"}
     assert data["test"] == json.loads((tmp_path / "r" / "metrics_test.json").read_text())
     assert "test" in result.stderr  # the report for people went to stderr
+
+
+def test_benchmark_never_replaces_a_leaderboard_it_did_not_write(demo_shards, tmp_path):
+    out = tmp_path / "notes"
+    out.mkdir()
+    (out / "leaderboard.md").write_text("my own table\n")
+    line = one_error_line(run_module("train", "benchmark", "--shards", str(demo_shards), "--out", str(out),
+                                     "--models", "paper-cnn", cwd=tmp_path))
+    assert "not written by `python -m train benchmark`" in line and str(out) in line
+    assert (out / "leaderboard.md").read_text() == "my own table\n"
+    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.md"]
+
+
+def test_a_benchmark_folder_is_claimed_once_and_keeps_strangers_out(tmp_path):
+    from train.benchmark import MARKER, claim_folder
+
+    out = tmp_path / "bench"
+    claim_folder(out, ["trivial", "baseline", "fusion"])
+    assert (out / MARKER).is_file()
+    (out / "fusion").mkdir()
+    (out / "leaderboard.md").write_text("| model |\n")
+    claim_folder(out, ["trivial", "baseline", "fusion"])  # an earlier benchmark's folder: resumed
+    (out / "holiday.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(InputError, match="holiday.jpg"):
+        claim_folder(out, ["trivial", "baseline", "fusion"])
+    assert (out / "holiday.jpg").read_bytes() == b"\xff\xd8"
