@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from aggregate.splits import SplitConfig
-from train.benchmark import FIGURES, _run
+from train.benchmark import FIGURES, _run, claim_folder
 from train.run import TrainOptions
 
 SETTINGS = {  # TrainOptions fields beside shards, out, split and seed
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated setting names")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(SETTINGS)
+    claim_folder(args.out)  # the benchmark's folder rules: new, empty, or one a benchmark wrote
     folds = "".join(f"{'fold ' + str(f):>8}" for f in range(args.folds))
     print(f"{'setting':20}{folds}{'mean':>8}{'spread':>8}{'s/fold':>8}")
     for name in names:

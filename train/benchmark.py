@@ -47,7 +47,7 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     if unknown:
         raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODEL_NAMES)}")
     out = Path(out)
-    claim_folder(out, ["trivial", "baseline", *MODEL_NAMES])
+    claim_folder(out)
     splits = {f"fold{f}": SplitConfig(strategy="kfold", folds=folds, fold=f, seed=seed) for f in range(folds)}
     leaky = SplitConfig(strategy="random", seed=seed)
     results: dict[tuple[str, str], dict] = {}
@@ -68,9 +68,9 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     return table
 
 
-def claim_folder(out: Path, run_names: list[str]) -> None:
+def claim_folder(out: Path) -> None:
     """Make ``out`` this command's folder, or refuse it: it must be new, empty, or hold the marker and
-    nothing but the leaderboard and run folders named after models (each a run folder, checked as such)."""
+    nothing but the leaderboard and folders of runs (each run folder is checked as such when used)."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise InputError(f"{out} is a file or a link; --out needs a new or empty folder (or an earlier benchmark's)")
     entries = sorted(out.iterdir()) if out.exists() else []
@@ -78,9 +78,8 @@ def claim_folder(out: Path, run_names: list[str]) -> None:
         if listed_files(out, MARKER, WRITER) is None:
             raise InputError(f"{out} is not empty and was not written by `{WRITER}` (no valid {MARKER}); "
                              "choose a new or empty folder for --out")
-        foreign = [p.name for p in entries if p.name != MARKER and not (
-            (p.name == TABLE and p.is_file() and not p.is_symlink())
-            or (p.name in run_names and p.is_dir() and not p.is_symlink()))]
+        foreign = [p.name for p in entries if p.name != MARKER and (p.is_symlink() or not (
+            p.is_dir() or (p.name == TABLE and p.is_file())))]
         if foreign:
             raise InputError(f"{out} holds {', '.join(foreign[:3])}, which `{WRITER}` did not write; "
                              "move it out of the folder, or choose another --out")

@@ -164,12 +164,12 @@ def test_a_benchmark_folder_is_claimed_once_and_keeps_strangers_out(tmp_path):
     from train.benchmark import MARKER, claim_folder
 
     out = tmp_path / "bench"
-    claim_folder(out, ["trivial", "baseline", "fusion"])
+    claim_folder(out)
     assert (out / MARKER).is_file()
     (out / "fusion").mkdir()
     (out / "leaderboard.md").write_text("| model |\n")
-    claim_folder(out, ["trivial", "baseline", "fusion"])  # an earlier benchmark's folder: resumed
+    claim_folder(out)  # an earlier benchmark's folder: resumed
     (out / "holiday.jpg").write_bytes(b"\xff\xd8")
     with pytest.raises(InputError, match="holiday.jpg"):
-        claim_folder(out, ["trivial", "baseline", "fusion"])
+        claim_folder(out)
     assert (out / "holiday.jpg").read_bytes() == b"\xff\xd8"
