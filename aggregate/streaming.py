@@ -106,7 +106,7 @@ class ReaderPool:
     """Reader processes of one dataset and the shared-memory slots they write blocks into."""
 
     def __init__(self, ds, workers: int):
-        self.n_slots = 2 * workers + 1  # two in flight per worker, one with the consumer
+        self.n_slots = 4 * workers + 1  # four in flight per worker, one with the consumer
         shape, dtype = (self.n_slots, ROWS_PER_BLOCK, *ds.shape), np.dtype(ds.folder.storage.dtype)
         self.memory = SharedMemory(create=True, size=int(np.prod(shape)) * dtype.itemsize)
         self.slots = np.ndarray(shape, dtype, buffer=self.memory.buf)

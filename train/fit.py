@@ -58,6 +58,7 @@ def with_mixup(dataset, alpha: float, seed: int):
 
     def mix(seeds, batch):
         x, y = batch
+        x = tf.cast(x, tf.float32)  # the pipeline's features are as stored (float16): mix in float32
         n = tf.shape(x)[0]
         a, b, c = tf.unstack(tf.random.experimental.stateless_split(seeds, 3))
         g1 = tf.random.stateless_gamma([n], a, alpha=alpha)
@@ -80,7 +81,8 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     import tensorflow as tf
 
     seed_everything(seed)
-    train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(lambda x, y: x)
+    train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
+        lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
     steps = epochs * int(np.ceil(len(data["train"]) / batch_size))
     compile_for(model, recipe, weights, steps, learning_rate)
