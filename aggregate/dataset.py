@@ -35,6 +35,11 @@ class Block:
     keep: np.ndarray
     first: int  # the dataset index of the block's first kept row
 
+    @property
+    def whole(self) -> bool:
+        """Every row of the block belongs to the dataset: it is read as it lies, without a copy."""
+        return len(self.keep) == self.stop - self.start
+
 
 class ShardDataset:
     """The samples of one split (or all, ``split=None``) of a shards folder.
@@ -108,13 +113,13 @@ class ShardDataset:
     def read_block(self, block: Block) -> tuple[np.ndarray, np.ndarray]:
         """(features as stored, e.g. float16, (n, n_mels, n_frames); labels uint8 (n, 7)) of one block."""
         features, labels = read_block(self._handle(block.shard), block.start, block.stop)
-        if len(block.keep) == block.stop - block.start:  # every row: no copy
+        if block.whole:
             return features, labels
         return features[block.keep], labels[block.keep]
 
     def read_block_into(self, block: Block, out: np.ndarray) -> np.ndarray:
         """Features of one block into ``out[:len(block.keep)]`` (as stored); returns its labels."""
-        if len(block.keep) == block.stop - block.start:  # every row: decompressed in place
+        if block.whole:  # decompressed in place
             return read_block_into(self._handle(block.shard), block.start, block.stop, out)
         features, labels = self.read_block(block)
         out[:len(labels)] = features
@@ -192,11 +197,12 @@ def as_float32(features: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     if out is None:
         out = np.empty(features.shape, np.float32)
     bits = features.view(np.uint16)
-    # a few spectrograms at a time: source and result stay in the CPU's cache (twice as fast as
+    if bits.ndim < 3:  # one spectrogram
+        return np.take(_HALF_TO_SINGLE, bits, out=out, mode="wrap")
+    # A few spectrograms at a time: source and result stay in the CPU's cache (twice as fast as
     # a 64-row block at once). "wrap" never wraps (every uint16 is in the table) and is not buffered.
-    for start in range(0, len(bits) if bits.ndim == 3 else 1, 8):
-        part = np.s_[start:start + 8] if bits.ndim == 3 else np.s_[...]
-        np.take(_HALF_TO_SINGLE, bits[part], out=out[part], mode="wrap")
+    for start in range(0, len(bits), 8):
+        np.take(_HALF_TO_SINGLE, bits[start:start + 8], out=out[start:start + 8], mode="wrap")
     return out
 
 

@@ -36,8 +36,10 @@ def marker_text(writer: str, files) -> str:
     return json.dumps({"written_by": writer, "files": files}, indent=1, sort_keys=True) + "\n"
 
 
-def check_owned(folder: Path, marker: str, writer: str, option: str) -> dict[str, str | None]:
-    """Raise InputError unless ``folder`` is absent, empty, or holds ``marker`` and only files it lists;
+def check_owned(folder: Path, marker: str, writer: str, option: str,
+                subfolders: bool = False) -> dict[str, str | None]:
+    """Raise InputError unless ``folder`` is absent, empty, or holds ``marker`` and only files it lists
+    (and, with ``subfolders``, folders: the owner's run folders, each checked as such when used);
     return what the marker lists ({} for an absent or empty folder). ``option`` names the flag that
     chose the folder, for the message."""
     if folder.is_symlink():
@@ -53,8 +55,9 @@ def check_owned(folder: Path, marker: str, writer: str, option: str) -> dict[str
     if listed is None:
         raise InputError(f"{folder} is not empty and was not written by `{writer}` (it has no valid {marker}); "
                          f"choose a new or empty folder for {option}: `{writer}` replaces only its own folders")
-    foreign = [p.name for p in entries
-               if p.name != marker and (p.name not in listed or p.is_symlink() or not p.is_file())]
+    foreign = [p.name for p in entries if p.name != marker and not (
+        (p.name in listed and p.is_file() and not p.is_symlink())
+        or (subfolders and p.is_dir() and not p.is_symlink()))]
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise InputError(f"{folder} holds files `{writer}` did not write ({shown}); move them out of it "

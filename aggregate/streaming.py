@@ -19,7 +19,7 @@ import numpy as np
 
 from .dataset import ROWS_PER_BLOCK, as_float32
 
-_WORKER = None  # (dataset, slots array), inside a reader process
+_WORKER = None  # (dataset, slots array, their shared memory), inside a reader process
 
 
 def stream_batches(ds, batch_size: int, shuffle: bool, seed: int, workers: int):

@@ -25,7 +25,7 @@ import numpy as np
 
 from aggregate.errors import InputError
 from aggregate.files import atomic_write
-from aggregate.owned import listed_files, marker_text
+from aggregate.owned import check_owned, marker_text
 from aggregate.splits import SplitConfig
 
 from .metrics import evaluate
@@ -69,20 +69,9 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
 
 
 def claim_folder(out: Path) -> None:
-    """Make ``out`` this command's folder, or refuse it: it must be new, empty, or hold the marker and
-    nothing but the leaderboard and folders of runs (each run folder is checked as such when used)."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise InputError(f"{out} is a file or a link; --out needs a new or empty folder (or an earlier benchmark's)")
-    entries = sorted(out.iterdir()) if out.exists() else []
-    if entries:
-        if listed_files(out, MARKER, WRITER) is None:
-            raise InputError(f"{out} is not empty and was not written by `{WRITER}` (no valid {MARKER}); "
-                             "choose a new or empty folder for --out")
-        foreign = [p.name for p in entries if p.name != MARKER and (p.is_symlink() or not (
-            p.is_dir() or (p.name == TABLE and p.is_file())))]
-        if foreign:
-            raise InputError(f"{out} holds {', '.join(foreign[:3])}, which `{WRITER}` did not write; "
-                             "move it out of the folder, or choose another --out")
+    """Make ``out`` this command's folder, or refuse it: new, empty, or holding the marker, the
+    leaderboard and folders of runs, nothing else."""
+    check_owned(out, MARKER, WRITER, "--out", subfolders=True)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, [TABLE])))
 

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
     model.add_argument("--readers", type=int, default=1,
-                       help="processes that decompress the shards (default: 1, about 2,500 clips/s, plenty for "
+                       help="processes that decompress the shards (default: 1, about 3,000 clips/s, plenty for "
                             "training on the CPU; 2 or more feed a GPU)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
     train.add_argument("--json", action="store_true",
