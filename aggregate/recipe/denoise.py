@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.fft
-import scipy.sparse
 
 from .config import FeatureConfig
 from .filters import window as periodic_window
+from .kernels import Band, band, irfft, rfft
 
 # ---------------------------------------------------------------------------
 # Noise reduction: noisereduce's non-stationary spectral gating, reimplemented.
@@ -25,7 +24,7 @@ from .filters import window as periodic_window
 #   - the low-pass as a frame-by-frame recursion (scipy's lfilter): we run it as
 #     small matrix products over blocks of frames, carrying the state between;
 #   - a 2-D FFT convolution to smooth the mask, whose kernel is separable: two
-#     banded sparse matrix products instead.
+#     banded sparse matrix products instead (kernels.Band).
 # Where noisereduce divides 0 by 0 (a bin that is zero throughout, e.g. a silent
 # clip) and returns NaN, we treat the bin as far below its floor: mask ~0.
 # ---------------------------------------------------------------------------
@@ -36,8 +35,8 @@ _BLOCK = 32  # frames per block of the low-pass: small matrix products beat long
 @dataclass(frozen=True)
 class _GatePlan:
     window: np.ndarray  # (win_length,) float32, periodic Hann as scipy.signal.stft uses
-    smooth_time: scipy.sparse.csr_matrix | None  # (n_frames, n_frames) banded: mask smoothing over frames
-    smooth_freq: scipy.sparse.csr_matrix | None  # (n_bins, n_bins) banded: mask smoothing over bins
+    time_kernel: np.ndarray | None  # mask smoothing over frames (None: no smoothing)
+    smooth_freq: Band | None  # (n_bins, n_bins): mask smoothing over bins
     b: float  # the noise-floor low-pass is y[n] = b x[n] + (1 - b) y[n-1]
     lower: np.ndarray  # (_BLOCK, _BLOCK) float32: that low-pass over one block, from rest
     decay: np.ndarray  # (_BLOCK,) float32: (1 - b) ** (1 + i), how the state entering a block decays in it
@@ -75,19 +74,19 @@ def reduce_noise(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     segment[lo - start : hi - start] = y[lo:hi]
 
     frames = np.lib.stride_tricks.sliding_window_view(segment, win)[::hop]
-    spectrum = scipy.fft.rfft(frames * plan.window, n=n_fft, axis=-1)  # (n_active, n_bins) complex64
+    spectrum = rfft(frames * plan.window, n=n_fft)  # (n_active, n_bins) complex64
     magnitude = np.abs(spectrum)
     floor = _noise_floor(magnitude, plan, n_after=plan.n_frames - k_hi)
     np.maximum(floor, np.finfo(np.float32).tiny, out=floor)
     mask = _sigmoid_mask(magnitude, floor, config)
-    if plan.smooth_time is not None:
+    if plan.smooth_freq is not None:
         # Frames outside the active ones have mask sigmoid(-30) ~ 1e-13: zero, for the smoothing.
-        mask = plan.smooth_time[:n_active, :n_active] @ mask
+        mask = band(n_active, plan.time_kernel) @ mask
         mask = (plan.smooth_freq @ mask.T).T
     if config.nr_prop_decrease != 1.0:
         mask = mask * np.float32(config.nr_prop_decrease) + np.float32(1.0 - config.nr_prop_decrease)
     spectrum *= mask
-    pieces = scipy.fft.irfft(spectrum, n=n_fft, axis=-1)[:, :win]
+    pieces = irfft(spectrum, n=n_fft)[:, :win]
     pieces *= plan.window  # in place: a second array this size costs more in page faults than in arithmetic
 
     # Overlap-add in hop-sized blocks, then undo the window's squared overlap (scipy's istft).
@@ -176,8 +175,8 @@ def _gate_plan(config: FeatureConfig) -> _GatePlan:
     window = periodic_window("hann", win).astype(np.float32)
     plan = _GatePlan(
         window=window,
-        smooth_time=_band(n_frames, _triangle(n_grad_time)) if smooth else None,
-        smooth_freq=_band(n_fft // 2 + 1, _triangle(n_grad_freq)) if smooth else None,
+        time_kernel=_triangle(n_grad_time) if smooth else None,
+        smooth_freq=band(n_fft // 2 + 1, _triangle(n_grad_freq)) if smooth else None,
         b=float(b),
         lower=np.where(lag >= 0, b * (1 - b) ** np.maximum(lag, 0), 0.0).astype(np.float32),
         decay=((1 - b) ** np.arange(1, _BLOCK + 1)).astype(np.float32),
@@ -193,14 +192,6 @@ def _triangle(n_grad: int) -> np.ndarray:
     """One factor of noisereduce's smoothing filter (2 n_grad + 1 taps), normalised to sum 1."""
     ramp = np.concatenate([np.linspace(0, 1, n_grad + 1, endpoint=False), np.linspace(1, 0, n_grad + 2)])[1:-1]
     return ramp / ramp.sum()
-
-
-def _band(n: int, kernel: np.ndarray) -> scipy.sparse.csr_matrix:
-    """(n, n) matrix of a centred 'same' convolution with zeros outside, as fftconvolve does."""
-    half = kernel.shape[0] // 2
-    offsets = range(-half, half + 1)
-    diagonals = [np.full(n - abs(k), kernel[k + half]) for k in offsets]
-    return scipy.sparse.diags(diagonals, list(offsets), shape=(n, n), format="csr", dtype=np.float32)
 
 
 def _noisereduce(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
