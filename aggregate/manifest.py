@@ -1,26 +1,21 @@
-"""The manifest: one row per kept clip, a rejects table, and how both were made.
+"""The manifest: one row per kept clip, a rejects table, and how both are made.
 
 ``build_manifest`` runs every corpus parser (and reads every ``--table``), reads
 each file's audio header, applies the label policy and splits the files into
 kept rows and rejects, so that every .wav under the roots, and every file a
-table lists, ends in exactly one of the two tables.
-``write_manifest`` stores the rows as Parquet (the policy, roots and counts in
-the file's metadata) and the rejects as CSV beside it, as one checked pair;
-``read_manifest`` reads them back. The columns are documented in docs/manifest.md.
+table lists, ends in exactly one of the two tables. The format, and reading and
+writing it, is ``aggregate.manifest_format`` (its names can be imported from here too).
+The columns are documented in docs/manifest.md.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from . import __version__
 from .audio import probe
@@ -28,44 +23,11 @@ from .corpora import CORPORA, table
 from .corpora.base import REASONS, Candidate, Parsed, is_utf8, printable
 from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
 from .errors import InputError
-from .files import atomic_write_all, sha256_of
+from .manifest_format import (  # noqa: F401 (the format's names are importable from here too)
+    COLUMNS, METADATA_KEY, REJECT_COLUMNS, SHARED_COLUMNS, Manifest, ManifestTable, check_output, read_manifest,
+    read_manifest_table, rejects_path, write_manifest, write_shareable_copy)
 from .progress import show_progress
 from .splits import SplitConfig, assign_splits, summarize_splits
-
-METADATA_KEY = b"aggregate"
-
-# The columns every row has, in order. Nullable dtypes (capitalised) where a corpus may lack the value.
-SHARED_COLUMNS: dict[str, str] = {
-    "sample_id": "string", "corpus": "string", "path": "string",
-    "speaker": "string", "gender": "string",
-    "duration": "float64", "sample_rate": "int32", "channels": "int16", "frames": "int64", "format": "string",
-    "labels": "string", "n_labels": "int8",
-    **{f"label_{e}": "int8" for e in EMOTIONS},
-    **{f"votes_{e}": "Int16" for e in EMOTIONS},
-    "n_raters": "Int16", "acted_label": "string",
-}
-
-
-def _schema() -> dict[str, str]:
-    """The shared columns, each corpus' own (as its unit declares them, in registry order), then split."""
-    columns = dict(SHARED_COLUMNS)
-    for name, unit in CORPORA.items():
-        for column, dtype in unit.COLUMNS.items():
-            if columns.setdefault(column, dtype) != dtype:
-                raise TypeError(f"corpus {name} declares column {column} as {dtype}, an earlier one as {columns[column]}")
-    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
-    return columns
-
-
-COLUMNS: dict[str, str] = _schema()
-REJECT_COLUMNS = ["corpus", "path", "reason", "detail", "sample_id"]
-
-
-@dataclass
-class Manifest:
-    clips: pd.DataFrame
-    rejects: pd.DataFrame
-    meta: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -267,126 +229,6 @@ def count_clips(clips: pd.DataFrame, rejects: pd.DataFrame, corpora: list[str]) 
             "labels": {e: int(mine[f"label_{e}"].sum()) for e in EMOTIONS},
         }
     return counts
-
-
-def rejects_path(manifest_path: Path | str) -> Path:
-    """Where the rejects of a manifest live: ``name.parquet`` -> ``name.rejects.csv``."""
-    path = Path(manifest_path)
-    return path.with_name(path.stem + ".rejects.csv")
-
-
-def check_output(path: Path | str) -> Path:
-    """Refuse, before any work, a manifest output this tool must not write: a folder, a path under a
-    file, or a file it did not write itself (a manifest it wrote is replaced)."""
-    path = Path(path)
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise InputError(f"-o {path}: {parent} is a file, not a folder; pass a path inside a folder")
-    rejects = rejects_path(path)
-    if path.is_dir() or rejects.is_dir():
-        raise InputError(f"-o {path}: {path if path.is_dir() else rejects} is a folder; "
-                         f"pass a file name for the manifest, e.g. {path / 'aggregate.parquet'}")
-    if path.exists() and not _is_manifest(path):
-        raise InputError(f"-o {path}: the file exists and is not a manifest written by this tool; "
-                         "pass a new file name (it is never overwritten)")
-    if rejects.exists() and not _is_rejects_table(rejects):
-        raise InputError(f"-o {path}: {rejects} exists and is not a rejects table written by this tool; "
-                         "move it away or pass another file name")
-    return path
-
-
-def _is_manifest(path: Path) -> bool:
-    try:
-        return METADATA_KEY in (pq.read_schema(path).metadata or {})
-    except (pa.ArrowException, OSError):
-        return False
-
-
-def _is_rejects_table(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.readline().rstrip("\n") == ",".join(REJECT_COLUMNS)
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def write_manifest(manifest: Manifest, path: Path | str) -> Path:
-    """Write the Parquet manifest and its rejects CSV as one pair: the Parquet's metadata records the
-    rejects' SHA-256 (``read_manifest`` checks it), and a failed write leaves the previous pair whole."""
-    path = check_output(path)
-    rejects = manifest.rejects.to_csv(index=False).encode()
-    meta = dict(manifest.meta, rejects_sha256=hashlib.sha256(rejects).hexdigest())
-    table = pa.Table.from_pandas(manifest.clips, preserve_index=False)
-    try:
-        atomic_write_all([(rejects_path(path), lambda tmp: Path(tmp).write_bytes(rejects)),
-                          (path, lambda tmp: pq.write_table(_with_meta(table, meta), tmp))])
-    except OSError as err:
-        raise InputError(f"cannot write {path} ({err.strerror or err}); check the folder's permissions "
-                         "and free space, then run the command again") from None
-    return path
-
-
-def _with_meta(table: pa.Table, meta: dict) -> pa.Table:
-    metadata = dict(table.schema.metadata or {})
-    metadata[METADATA_KEY] = json.dumps(meta, sort_keys=True).encode()
-    return table.replace_schema_metadata(metadata)
-
-
-def write_shareable_copy(source: Path, dest: Path) -> None:
-    """Copy a manifest (and its rejects) without the absolute folders of this machine: in the metadata
-    each corpus root becomes the corpus' name, each table its file name, and so does a root named in a
-    reject's detail (a shards folder is shared; the user's own manifest keeps its roots, which render
-    needs to find the audio)."""
-    table = pq.read_table(source)
-    meta = json.loads(table.schema.metadata[METADATA_KEY])
-    roots = meta.get("roots", {})
-    meta["roots"] = {name: name for name in roots}
-    if "tables" in meta:
-        meta["tables"] = {name: Path(file).name for name, file in meta["tables"].items()}
-    files = []
-    if rejects_path(source).is_file():
-        rejects = _read_rejects(rejects_path(source))
-        for name, root in sorted(roots.items(), key=lambda item: -len(item[1])):  # a root inside another: it first
-            rejects["detail"] = rejects["detail"].str.replace(root, name, regex=False)
-        data = rejects.to_csv(index=False).encode()
-        meta["rejects_sha256"] = hashlib.sha256(data).hexdigest()
-        files.append((rejects_path(dest), lambda tmp: Path(tmp).write_bytes(data)))
-    files.append((dest, lambda tmp: pq.write_table(_with_meta(table, meta), tmp)))
-    atomic_write_all(files)
-
-
-def read_manifest(path: Path | str) -> Manifest:
-    """Read a manifest written by ``write_manifest`` (rejects too, when the CSV is beside it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"no manifest at {path}; build one with `python -m aggregate manifest ... -o {path}`")
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as err:
-        raise InputError(f"{path} is not a readable Parquet manifest ({err})") from None
-    raw = (table.schema.metadata or {}).get(METADATA_KEY)
-    if raw is None:
-        raise InputError(f"{path} is a Parquet file but not a manifest written by this tool (a table saved by "
-                         "pandas or another tool loses the manifest's metadata); to keep part of a manifest, "
-                         "use `python -m aggregate select MANIFEST -o OUT` (see docs/manifest.md)")
-    meta = json.loads(raw)
-    clips = table.to_pandas()
-    clips = clips.astype({c: dtype for c, dtype in COLUMNS.items() if c in clips})
-    rejects_file = rejects_path(path)
-    if rejects_file.is_file():
-        # Manifests written before the pair was checked record no checksum: their rejects are taken as they are.
-        recorded = meta.get("rejects_sha256")
-        if recorded is not None and recorded != sha256_of(rejects_file):
-            raise InputError(f"{rejects_file} is not the rejects table written with {path} (another build, "
-                             "or an edit); build the manifest again with `python -m aggregate manifest`")
-        rejects = _read_rejects(rejects_file)
-    else:
-        rejects = pd.DataFrame(columns=REJECT_COLUMNS, dtype="string")
-    return Manifest(clips, rejects, meta)
-
-
-def _read_rejects(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
 
 
 def summarize(manifest: Manifest) -> str:

@@ -37,8 +37,10 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 @contextmanager
 def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None) -> Iterator:
     """Start the workers of one render now, and give ``results(chunks, recipe, dtype)``: an
-    iterator over each chunk's result (``render_chunk``'s), in the order they finish. Leaving
-    the block stops the pool: the chunks being rendered finish, the others are cancelled."""
+    iterator over each chunk's result (``render_chunk``'s), in the order they finish. Local
+    workers get their first chunks at the call, so they render while the caller prepares to
+    take the results. Leaving the block stops the pool: the chunks being rendered finish, the
+    others are cancelled."""
     if jobs == 1 and backend == "loky":
         yield _in_this_process
     elif backend == "loky" and fork_is_safe():
@@ -93,7 +95,11 @@ class _ForkedPool:
 
     def results(self, chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
         call = partial(render_chunk, recipe=recipe, dtype=dtype)
-        todo, running = iter(chunks), set()
+        todo = iter(chunks)
+        running = {self._executor.submit(call, chunk) for chunk in itertools.islice(todo, self._window)}
+        return self._collect(call, todo, running)
+
+    def _collect(self, call, todo: Iterator[Chunk], running: set) -> Iterator[tuple]:
         while True:
             # Top up before this process works on the results: no worker waits for it.
             for chunk in itertools.islice(todo, self._window - len(running)):

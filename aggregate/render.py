@@ -27,12 +27,11 @@ import numpy as np
 
 from .emotions import EMOTIONS
 from .errors import InputError
-from .files import sha256_of
 from .pool import worker_pool
 from .progress import show_progress
 from .recipe import FeatureConfig
 from .storage import StorageConfig
-from .worker import Chunk
+from .worker import Chunk, keep_freed_memory
 
 if TYPE_CHECKING:
     from .shards import ShardsFolder
@@ -63,32 +62,39 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
     # The workers start first, before this process starts any thread (aggregate.pool) and before it
-    # imports pandas and h5py, which they do not need: they import the recipe meanwhile.
+    # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
+    # and sends the workers their first clips; then it reads the rest while they render.
     with worker_pool(jobs, backend, scheduler) as results:
-        from .manifest import read_manifest
+        keep_freed_memory()
+        from .manifest_format import read_manifest_table
         from .shards import ShardsFolder, make_plan
 
-        manifest_path = Path(manifest_path)
-        manifest = read_manifest(manifest_path)
-        clips = manifest.clips
-        if clips.empty:
-            raise InputError(f"{manifest_path} has no clips to render")
-        corpus_roots = _corpus_roots(manifest, roots or {})
-        plan = make_plan(recipe, storage, sha256_of(manifest_path))
+        source = read_manifest_table(manifest_path)
+        ids, corpora = source.column("sample_id"), source.column("corpus")
+        if not ids:
+            raise InputError(f"{source.path} has no clips to render")
+        corpus_roots = _corpus_roots(source.meta, set(corpora), roots or {})
+        paths = [str(corpus_roots[corpus] / path) for corpus, path in zip(corpora, source.column("path"))]
+        plan = make_plan(recipe, storage, source.sha256)
         folder = ShardsFolder(out_dir)
-        folder.claim(plan, manifest_path)  # every input is checked by now: a refused run leaves no trace
+        folder.claim(plan)  # every input is checked by now: a refused run leaves no trace
+        pending: dict[int, _Assembly] = {}
         try:
-            shards = [clips.iloc[start:start + storage.shard_size]
-                      for start in range(0, len(clips), storage.shard_size)]
+            shards = [range(start, min(start + storage.shard_size, len(ids)))
+                      for start in range(0, len(ids), storage.shard_size)]
             todo = [n for n, rows in enumerate(shards)
-                    if not folder.shard_is_complete(n, list(rows["sample_id"]), recipe.hash(), retry_failed)]
-            chunks = _chunks({n: shards[n] for n in todo}, jobs, corpus_roots)
-            per_shard = Counter(chunk.shard for chunk in chunks)
-            pending = {n: _Assembly(folder, n, shards[n], per_shard[n], recipe, storage) for n in todo}
-            done_before = len(clips) - sum(len(shards[n]) for n in todo)
+                    if not folder.shard_is_complete(n, ids[rows.start:rows.stop], recipe.hash(), retry_failed)]
+            chunks = _chunks({n: shards[n] for n in todo}, jobs, list(zip(ids, paths, corpora)))
+            done_before = len(ids) - sum(len(shards[n]) for n in todo)
             try:
-                with show_progress(len(clips), "rendering", "clip", progress, initial=done_before) as bar:
-                    for number, first, features, failed in results(chunks, recipe, storage.dtype):
+                stream = results(chunks, recipe, storage.dtype)
+                folder.write_manifest_copy(source)
+                clips = source.clips()
+                per_shard = Counter(chunk.shard for chunk in chunks)
+                pending = {n: _Assembly(folder, n, clips.iloc[shards[n].start:shards[n].stop], per_shard[n],
+                                        recipe, storage) for n in todo}
+                with show_progress(len(ids), "rendering", "clip", progress, initial=done_before) as bar:
+                    for number, first, features, failed in stream:
                         if pending[number].add(first, features, failed):
                             pending.pop(number).finish()
                         bar.update(len(features) + len(failed))
@@ -112,37 +118,34 @@ def chunk_size(clips_left: int, jobs: int) -> int:
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(clips_left / (GUIDED_SPLIT * jobs))))
 
 
-def _chunks(shards: dict, jobs: int, roots: dict[str, Path]) -> list[Chunk]:
-    """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``."""
+def _chunks(shards: dict[int, range], jobs: int, clips: list[tuple[str, str, str]]) -> list[Chunk]:
+    """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``.
+    ``shards``: shard number -> its rows; ``clips``: (sample_id, audio path, corpus) of every row."""
     chunks, left = [], sum(len(rows) for rows in shards.values())
     for number, rows in shards.items():
         first = 0
         while first < len(rows):
             size = min(chunk_size(left, jobs), len(rows) - first)
-            chunks.append(_chunk(number, first, rows.iloc[first:first + size], roots))
+            start = rows.start + first
+            chunks.append(Chunk(number, first, clips[start:start + size]))
             first += size
             left -= size
     return chunks
 
 
-def _corpus_roots(manifest, overrides: dict[str, str]) -> dict[str, Path]:
+def _corpus_roots(meta: dict, corpora: set[str], overrides: dict[str, str]) -> dict[str, Path]:
     """Where each corpus lives on this machine: the manifest's roots, unless overridden."""
-    recorded = manifest.meta.get("roots", {})
+    recorded = meta.get("roots", {})
     unknown = sorted(set(overrides) - set(recorded))
     if unknown:
         raise InputError(f"--root {unknown[0]}=...: the manifest has no corpus {unknown[0]} "
                          f"(it has {', '.join(recorded)})")
     roots = {name: Path(overrides.get(name, root)).expanduser() for name, root in recorded.items()}
-    for name in sorted(set(manifest.clips["corpus"])):
+    for name in sorted(corpora):
         if not roots.get(name, Path("/nonexistent")).is_dir():
             raise InputError(f"{name}: the corpus folder {roots.get(name)} recorded in the manifest is not here; "
                              f"pass --root {name}=DIR with your copy of it")
     return roots
-
-
-def _chunk(shard: int, first: int, rows, roots: dict[str, Path]) -> Chunk:
-    return Chunk(shard, first, [(sid, str(roots[corpus] / rel), corpus)
-                                for sid, rel, corpus in zip(rows["sample_id"], rows["path"], rows["corpus"])])
 
 
 class _Assembly:

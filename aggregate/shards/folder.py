@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InputError
 from ..files import atomic_write, make_durable, sha256_of, temporary_beside
 from ..progress import show_progress
-from ..manifest import Manifest, read_manifest, rejects_path, write_shareable_copy
+from ..manifest_format import Manifest, ManifestTable, read_manifest, rejects_path, write_shareable_copy
 from ..recipe import FeatureConfig
 from ..storage import StorageConfig
 from . import h5
@@ -174,7 +174,7 @@ class ShardsFolder:
                              f"`python -m aggregate verify {self.path}` and re-render") from None
 
     # -- writing (render) ------------------------------------------------------------------------
-    def claim(self, plan: dict, manifest_path: Path) -> None:
+    def claim(self, plan: dict) -> None:
         """Lock the folder for this process and start it, or check that an existing one has this plan."""
         out = self.path
         if out.exists() and not out.is_dir():
@@ -193,14 +193,17 @@ class ShardsFolder:
         for pattern in OWN_TEMPORARIES:  # ours, from an interrupted run: the lock says none is in use
             for stale in out.glob(pattern):
                 stale.unlink(missing_ok=True)
-        copy = out / MANIFEST_FILE
-        if manifest_path.resolve() != copy.resolve():
-            try:
-                write_shareable_copy(manifest_path, copy)
-            except OSError as err:
-                raise _write_error(copy, err) from None
         if not plan_file.exists():
             _write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
+
+    def write_manifest_copy(self, source: ManifestTable) -> None:
+        """Keep the manifest being rendered (``claim`` first), without this machine's folders."""
+        copy = self.path / MANIFEST_FILE
+        if source.path.resolve() != copy.resolve():
+            try:
+                write_shareable_copy(source, copy)
+            except OSError as err:
+                raise _write_error(copy, err) from None
 
     def _take_lock(self) -> None:
         handle = open(self.path / LOCK_FILE, "a+")

@@ -86,8 +86,7 @@ def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
 def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_path):
     out = tmp_path / "shards"
     holder = ShardsFolder(out)
-    holder.claim({"feature_config_hash": "x", "storage": {}, "manifest_sha256": "x", "feature_config": {}},
-                 small_manifest)
+    holder.claim({"feature_config_hash": "x", "storage": {}, "manifest_sha256": "x", "feature_config": {}})
     try:
         line = one_error_line(cli("render", str(small_manifest), "-o", str(out), "-q", cwd=tmp_path))
         assert f"being rendered by process {os.getpid()}" in line
