@@ -108,3 +108,31 @@ def test_a_reader_that_goes_away_gets_no_traceback(demo, tmp_path):
     assert process.wait() == EXIT_BROKEN_PIPE
     assert stderr == "", stderr  # no traceback, no "Exception ignored"
     assert read_manifest(tmp_path / "m.parquet").clips["corpus"].eq("tess").all()  # the work itself was done
+
+
+def _rewrite(path: Path, table, metadata: dict) -> None:
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+def test_a_manifest_missing_a_column_or_its_metadata_is_refused_and_render_writes_nothing(two_builds, tmp_path):
+    tess, _ = two_builds
+    path = write_manifest(tess, tmp_path / "m.parquet")
+    rejects_path(path).unlink()
+    table = pq.read_table(path)
+    _rewrite(path, table.drop_columns(["speaker"]), table.schema.metadata)
+    with pytest.raises(InputError, match=r"m\.parquet is a damaged manifest \(it lacks the column\(s\) speaker\)"):
+        read_manifest(path)
+    one_error_line(run_cli("render", str(path), "-o", str(tmp_path / "shards")), "damaged manifest", "speaker")
+    _rewrite(path, table, {**table.schema.metadata, b"aggregate": b"{not json"})
+    with pytest.raises(InputError, match=r"damaged manifest \(its metadata is not readable\)"):
+        read_manifest(path)
+    assert not (tmp_path / "shards").exists()
+
+
+def test_render_refuses_a_rejects_table_of_another_build_before_it_writes_anything(two_builds, tmp_path):
+    tess, ravdess = two_builds
+    mine = write_manifest(tess, tmp_path / "tess.parquet")
+    rejects_path(mine).write_bytes(rejects_path(write_manifest(ravdess, tmp_path / "ravdess.parquet")).read_bytes())
+    one_error_line(run_cli("render", str(mine), "-o", str(tmp_path / "shards"), "--jobs", "2"),
+                   "tess.rejects.csv is not the rejects table written with")
+    assert not (tmp_path / "shards").exists()
