@@ -35,7 +35,8 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 
 
 @contextmanager
-def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None) -> Iterator:
+def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
+                recipe: FeatureConfig = FeatureConfig()) -> Iterator:
     """Start the workers of one render now, and give ``results(chunks, recipe, dtype)``: an
     iterator over each chunk's result (``render_chunk``'s), in the order they finish. Local
     workers get their first chunks at the call, so they render while the caller prepares to
@@ -44,7 +45,7 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None) 
     if jobs == 1 and backend == "loky":
         yield _in_this_process
     elif backend == "loky" and fork_is_safe():
-        with _ForkedPool(jobs) as pool:
+        with _ForkedPool(jobs, recipe) as pool:
             yield pool.results
     elif backend == "loky":
         yield partial(_joblib_results, jobs=jobs, backend=backend)
@@ -75,9 +76,9 @@ def _joblib_results(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs
 class _ForkedPool:
     """Fork-started workers, all at once, with a few chunks in flight per worker."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, recipe: FeatureConfig):
         self._executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=start_forked_worker)
+                                             initializer=start_forked_worker, initargs=(recipe,))
         self._window = IN_FLIGHT_PER_WORKER * jobs
         # The first task forks every worker: an empty one, so that they start now. SIGINT stays
         # blocked meanwhile: a Ctrl-C reaches this process after the fork, and no worker before it ignores it.

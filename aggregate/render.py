@@ -64,7 +64,7 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     # The workers start first, before this process starts any thread (aggregate.pool) and before it
     # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
     # and sends the workers their first clips; then it reads the rest while they render.
-    with worker_pool(jobs, backend, scheduler) as results:
+    with worker_pool(jobs, backend, scheduler, recipe) as results:
         keep_freed_memory()
         from .manifest_format import read_manifest_table
         from .shards import ShardsFolder, make_plan

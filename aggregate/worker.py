@@ -54,20 +54,24 @@ def _recipe():
     return DecodeError, render_clip
 
 
-def start_forked_worker() -> None:
+def start_forked_worker(recipe: FeatureConfig) -> None:
     """First thing a worker forked by the local pool (``aggregate.pool``) runs.
 
     Ctrl-C at a terminal reaches every process of the group: the render process stops the
     pool itself (the chunks being rendered finish, the rest is cancelled), so a worker ignores
     it rather than die with a traceback. The pool forks with SIGINT blocked: none comes before this.
     It watches its parent from the start (a worker waiting for its first chunk would wait forever),
-    and imports the recipe while the render process reads the manifest.
+    and imports and warms up the recipe while the render process reads the manifest.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     exit_with_parent()
     keep_freed_memory()
     _recipe()
+    from .recipe import warm_up
+
+    with threadpool_limits(limits=1):
+        warm_up(recipe)
 
 
 _MEMORY_KEPT = False

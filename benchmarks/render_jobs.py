@@ -2,16 +2,19 @@
 
 Writes demo corpora (``--clips-scale 2``: about 400 clips of all four corpora), builds
 their manifest, then times ``python -m aggregate render MANIFEST -o DIR -q --jobs N``
-as a fresh process for each N (median of ``--repeats``), checks that every N wrote
-byte-identical shards, and prints the speed-up over ``--jobs 1``.
+as a fresh process for each N, checks that every N wrote byte-identical shards, and
+prints the speed-up over ``--jobs 1``. The runs take turns (1, 2, 1, 2, ...), so a
+machine that slows down for a while (a shared VM) slows every N alike; each N's time is
+the median of ``--repeats`` runs, printed with their range and the CPU seconds they used.
 
-    python benchmarks/render_jobs.py [--clips-scale 2] [--jobs 1 2] [--repeats 3]
+    python benchmarks/render_jobs.py [--clips-scale 2] [--jobs 1 2] [--repeats 7]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips-scale", type=float, default=2.0, help="demo size factor (default 2: ~400 clips)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="--jobs values to time (default: 1 2)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per --jobs value; the median is kept")
+    parser.add_argument("--repeats", type=int, default=7, help="runs per --jobs value; the median is kept")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="render_jobs_") as tmp:
         tmp = Path(tmp)
@@ -38,23 +41,35 @@ def main() -> None:
         path = write_manifest(manifest, tmp / "manifest.parquet")
         print(f"{len(manifest.clips)} clips ({', '.join(f'{c} {n}' for c, n in manifest.clips.corpus.value_counts().items())}), "
               f"{os.cpu_count()} cores")
-        seconds, digests = {}, {}
-        for jobs in args.jobs:
-            runs = []
-            for repeat in range(args.repeats):
+        runs = {jobs: [] for jobs in args.jobs}
+        cpu = {jobs: [] for jobs in args.jobs}
+        digests = {}
+        for repeat in range(args.repeats):
+            for jobs in args.jobs:
                 out = tmp / f"shards-{jobs}-{repeat}"
+                used = _children_cpu()
                 start = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "aggregate", "render", str(path), "-o", str(out), "-q",
                                 "--jobs", str(jobs)], check=True, stdout=subprocess.DEVNULL)
-                runs.append(time.perf_counter() - start)
+                runs[jobs].append(time.perf_counter() - start)
+                cpu[jobs].append(_children_cpu() - used)
                 digests.setdefault(jobs, _digest(out))
-            seconds[jobs] = statistics.median(runs)
+        seconds = {jobs: statistics.median(times) for jobs, times in runs.items()}
+        for jobs in args.jobs:
             print(f"--jobs {jobs}: {seconds[jobs]:6.2f} s  ({len(manifest.clips) / seconds[jobs]:6.1f} clips/s; "
-                  f"runs {', '.join(f'{r:.2f}' for r in runs)})")
+                  f"runs {min(runs[jobs]):.2f} to {max(runs[jobs]):.2f} s; "
+                  f"CPU {statistics.median(cpu[jobs]):.2f} s)")
         base = args.jobs[0]
         for jobs in args.jobs[1:]:
-            print(f"speed-up --jobs {jobs} over --jobs {base}: {seconds[base] / seconds[jobs]:.2f}x")
+            ratios = sorted(a / b for a, b in zip(runs[base], runs[jobs]))
+            print(f"speed-up --jobs {jobs} over --jobs {base}: {seconds[base] / seconds[jobs]:.2f}x "
+                  f"(run by run: {ratios[0]:.2f}x to {ratios[-1]:.2f}x)")
         print("shards byte-identical across --jobs:", len(set(digests.values())) == 1)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _digest(folder: Path) -> str:

@@ -18,7 +18,7 @@ from .config import FeatureConfig
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["DecodeError", "FeatureConfig", "load_clip", "log_mel", "render_clip"]
+__all__ = ["DecodeError", "FeatureConfig", "load_clip", "log_mel", "render_clip", "warm_up"]
 
 # The numerics (scipy, soxr, soundfile) load on first use, not with the package: a render's main
 # process plans and writes shards with FeatureConfig alone, while its workers import them (aggregate.pool).
@@ -40,3 +40,16 @@ def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndar
     from .logmel import log_mel
 
     return log_mel(load_clip(path, config, corpus), config)
+
+
+def warm_up(config: FeatureConfig) -> None:
+    """Build in this process what its first clip would otherwise build: the window and filterbank,
+    the noise gate's plan, pocketfft's plans, and the memory a clip's arrays take (about 20 ms).
+    A render worker does it while the render process is still reading the manifest."""
+    import numpy as np
+
+    from .denoise import reduce_noise
+    from .logmel import log_mel
+
+    tone = np.sin(np.arange(config.n_samples, dtype=np.float32) * np.float32(0.05)) * np.float32(0.1)
+    log_mel(reduce_noise(tone, config) if config.noisy_corpora else tone, config)
