@@ -19,8 +19,9 @@ from pathlib import Path
 
 from ..emotions import LabelPolicy
 from ..errors import InputError
-from .base import Candidate, Parsed, find_root, list_wavs, read_csv_table, whole_number
-from .crema_d_demo import forge  # noqa: F401  (the unit's demo forger)
+from .base import Candidate, Parsed, demo_forger, find_root, list_wavs, read_csv_table, whole_number
+
+forge = demo_forger(__name__)  # the unit's demo forger, in crema_d_demo.py
 
 NAME = "crema-d"
 TITLE = "CREMA-D"
