@@ -23,12 +23,13 @@ import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import Iterator
 
 from .errors import InputError
 from .recipe import FeatureConfig
-from .worker import Chunk, render_chunk, start_forked_worker
+from .worker import MAX_CHUNK, Chunk, Slots, render_chunk, start_forked_worker
 
 THREADED_FRAMEWORKS = ("tensorflow", "torch", "jax")
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the next, and results never pile up
@@ -36,7 +37,7 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 
 @contextmanager
 def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
-                recipe: FeatureConfig = FeatureConfig()) -> Iterator:
+                recipe: FeatureConfig = FeatureConfig(), dtype: str = "float16") -> Iterator:
     """Start the workers of one render now, and give ``results(chunks, recipe, dtype)``: an
     iterator over each chunk's result (``render_chunk``'s), in the order they finish. Local
     workers get their first chunks at the call, so they render while the caller prepares to
@@ -45,7 +46,7 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
     if jobs == 1 and backend == "loky":
         yield _in_this_process
     elif backend == "loky" and fork_is_safe():
-        with _ForkedPool(jobs, recipe) as pool:
+        with _ForkedPool(jobs, recipe, dtype) as pool:
             yield pool.results
     elif backend == "loky":
         yield partial(_joblib_results, jobs=jobs, backend=backend)
@@ -74,12 +75,15 @@ def _joblib_results(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs
 
 
 class _ForkedPool:
-    """Fork-started workers, all at once, with a few chunks in flight per worker."""
+    """Fork-started workers, all at once, with a few chunks in flight per worker, each with a slot
+    of the shared ``Slots`` to leave its features in."""
 
-    def __init__(self, jobs: int, recipe: FeatureConfig):
-        self._executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=start_forked_worker, initargs=(recipe,))
+    def __init__(self, jobs: int, recipe: FeatureConfig, dtype: str):
         self._window = IN_FLIGHT_PER_WORKER * jobs
+        self._slots = Slots(self._window, recipe.shape, dtype)  # before the fork: the workers share it
+        self._free = list(range(self._window))
+        self._executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                             initializer=start_forked_worker, initargs=(recipe, self._slots))
         # The first task forks every worker: an empty one, so that they start now. SIGINT stays
         # blocked meanwhile: a Ctrl-C reaches this process after the fork, and no worker before it ignores it.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -93,23 +97,33 @@ class _ForkedPool:
 
     def __exit__(self, *exc) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._slots.close()
 
     def results(self, chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
         call = partial(render_chunk, recipe=recipe, dtype=dtype)
-        todo = iter(chunks)
-        running = {self._executor.submit(call, chunk) for chunk in itertools.islice(todo, self._window)}
+        todo, running = iter(chunks), {}
+        self._top_up(call, todo, running)
         return self._collect(call, todo, running)
 
-    def _collect(self, call, todo: Iterator[Chunk], running: set) -> Iterator[tuple]:
+    def _top_up(self, call, todo: Iterator[Chunk], running: dict) -> None:
+        for chunk in itertools.islice(todo, len(self._free)):
+            slot = self._free.pop() if len(chunk.clips) <= MAX_CHUNK else None
+            running[self._executor.submit(call, replace(chunk, slot=slot))] = slot
+
+    def _collect(self, call, todo: Iterator[Chunk], running: dict) -> Iterator[tuple]:
         while True:
-            # Top up before this process works on the results: no worker waits for it.
-            for chunk in itertools.islice(todo, self._window - len(running)):
-                running.add(self._executor.submit(call, chunk))
+            self._top_up(call, todo, running)  # before this process works on the results: no worker waits for it
             if not running:
                 return
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                shard, first, features, failed = future.result()
+                slot = running.pop(future)
+                if slot is not None:  # copy the features out, at once: the slot goes to the next chunk
+                    block = self._slots.view(slot)[:max(features.values(), default=-1) + 1].copy()
+                    features = {row: block[place] for row, place in features.items()}
+                    self._free.append(slot)
+                yield shard, first, features, failed
 
 
 def _dask_client(scheduler: str | None):

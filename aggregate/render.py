@@ -31,13 +31,11 @@ from .pool import worker_pool
 from .progress import show_progress
 from .recipe import FeatureConfig
 from .storage import StorageConfig
-from .worker import Chunk, keep_freed_memory
+from .worker import MAX_CHUNK, MIN_CHUNK, Chunk, keep_freed_memory
 
 if TYPE_CHECKING:
     from .shards import ShardsFolder
 
-MAX_CHUNK = 64  # clips per task at most: a few MB of features travel back per task
-MIN_CHUNK = 4  # clips per task at least: a task costs a few milliseconds besides its clips
 GUIDED_SPLIT = 2  # a task takes 1/(GUIDED_SPLIT * jobs) of the clips left: the last ones are small
 
 
@@ -64,7 +62,7 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     # The workers start first, before this process starts any thread (aggregate.pool) and before it
     # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
     # and sends the workers their first clips; then it reads the rest while they render.
-    with worker_pool(jobs, backend, scheduler, recipe) as results:
+    with worker_pool(jobs, backend, scheduler, recipe, storage.dtype) as results:
         keep_freed_memory()
         from .manifest_format import read_manifest_table
         from .shards import ShardsFolder, make_plan

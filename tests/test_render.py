@@ -258,3 +258,29 @@ def test_a_shard_whose_every_clip_failed_is_written_empty(tmp_path):
     with h5py.File(out / "shard-00000.h5", "r") as f:
         assert f["features"].shape == (0, 200, 278) and len(json.loads(f.attrs["failed"])) == 2
     assert verify_shards(out, progress=False).problems == []
+
+
+def test_forked_workers_hand_back_features_through_shared_slots_the_same_bytes(small_manifest, tmp_path):
+    """`python -m aggregate render --jobs N` forks its workers (a fresh process has no thread and no
+    TensorFlow), and they leave features in the pool's shared slots: with a failed clip inside a
+    task, the shards are byte for byte those of --jobs 1, and the slots are gone after the render."""
+    from aggregate.manifest import read_manifest
+
+    manifest = read_manifest(small_manifest)
+    tess = manifest.clips[manifest.clips["corpus"] == "tess"]
+    copy = tmp_path / "tess"
+    shutil.copytree(manifest.meta["roots"]["tess"], copy)
+    (copy / tess["path"].iloc[1]).write_bytes(b"RIFF broken after the manifest was built")  # inside a task
+    outs = {}
+    for jobs in (1, 2, 3):
+        outs[jobs] = tmp_path / f"jobs-{jobs}"
+        code = ("import sys; from aggregate import pool; from aggregate.cli import main; "
+                "assert pool.fork_is_safe(); sys.exit(main(sys.argv[1:]))")
+        result = subprocess.run([sys.executable, "-c", code, "render", str(small_manifest), "-o", str(outs[jobs]),
+                                 "--jobs", str(jobs), "--root", f"tess={copy}", "-q"], capture_output=True,
+                                text=True, env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+        assert result.returncode == 1 and "1 clips failed" in result.stdout, result.stderr
+    shards = sorted(p.name for p in outs[1].glob("shard-*.h5"))
+    assert shards and all((outs[n] / name).read_bytes() == (outs[1] / name).read_bytes()
+                          for n in (2, 3) for name in shards)
+    assert verify_shards(outs[3], progress=False).problems == []
