@@ -9,6 +9,7 @@ from that, and converts to pandas only while they work. How rows are made is
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -131,7 +132,7 @@ def write_shareable_copy(source: ManifestTable, dest: Path) -> None:
     each corpus root becomes the corpus' name, each table its file name, and so does a root named in a
     reject's detail (a shards folder is shared; the user's own manifest keeps its roots, which render
     needs to find the audio). The copy is of the table as read, so of the bytes ``source.sha256`` names."""
-    meta = json.loads(json.dumps(source.meta))
+    meta = copy.deepcopy(source.meta)
     roots = meta.get("roots", {})
     meta["roots"] = {name: name for name in roots}
     if "tables" in meta:

@@ -29,7 +29,7 @@ from typing import Iterator
 
 from .errors import InputError
 from .recipe import FeatureConfig
-from .worker import MAX_CHUNK, Chunk, Slots, render_chunk, start_forked_worker
+from .worker import Chunk, Slots, render_chunk, start_forked_worker
 
 THREADED_FRAMEWORKS = ("tensorflow", "torch", "jax")
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the next, and results never pile up
@@ -38,21 +38,22 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 @contextmanager
 def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
                 recipe: FeatureConfig = FeatureConfig(), dtype: str = "float16") -> Iterator:
-    """Start the workers of one render now, and give ``results(chunks, recipe, dtype)``: an
-    iterator over each chunk's result (``render_chunk``'s), in the order they finish. Local
-    workers get their first chunks at the call, so they render while the caller prepares to
-    take the results. Leaving the block stops the pool: the chunks being rendered finish, the
-    others are cancelled."""
+    """Start the workers of one render (``recipe``, features stored as ``dtype``) now, and give
+    ``results(chunks)``: an iterator over each chunk's result (``render_chunk``'s), in the order
+    they finish. Local workers get their first chunks at the call, so they render while the
+    caller prepares to take the results. Leaving the block stops the pool: the chunks being
+    rendered finish, the others are cancelled."""
+    call = partial(render_chunk, recipe=recipe, dtype=dtype)
     if jobs == 1 and backend == "loky":
-        yield _in_this_process
+        yield partial(map, call)
     elif backend == "loky" and fork_is_safe():
         with _ForkedPool(jobs, recipe, dtype) as pool:
-            yield pool.results
+            yield partial(pool.results, call)
     elif backend == "loky":
-        yield partial(_joblib_results, jobs=jobs, backend=backend)
+        yield partial(_joblib_results, call, jobs=jobs, backend=backend)
     else:
         with _dask_client(scheduler):
-            yield partial(_joblib_results, jobs=-1, backend=backend)
+            yield partial(_joblib_results, call, jobs=-1, backend=backend)
 
 
 def fork_is_safe() -> bool:
@@ -61,17 +62,12 @@ def fork_is_safe() -> bool:
             and not any(name in sys.modules for name in THREADED_FRAMEWORKS))
 
 
-def _in_this_process(chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
-    return (render_chunk(chunk, recipe, dtype) for chunk in chunks)
-
-
-def _joblib_results(chunks: list[Chunk], recipe: FeatureConfig, dtype: str, jobs: int, backend: str):
+def _joblib_results(call, chunks: list[Chunk], jobs: int, backend: str):
     from joblib import Parallel, delayed, parallel_config
 
-    local = backend == "loky"
     with parallel_config(backend=backend, n_jobs=jobs):
         yield from Parallel(return_as="generator_unordered")(
-            delayed(render_chunk)(chunk, recipe, dtype, local) for chunk in chunks)
+            delayed(call)(chunk, local_worker=backend == "loky") for chunk in chunks)
 
 
 class _ForkedPool:
@@ -99,15 +95,14 @@ class _ForkedPool:
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._slots.close()
 
-    def results(self, chunks: list[Chunk], recipe: FeatureConfig, dtype: str) -> Iterator[tuple]:
-        call = partial(render_chunk, recipe=recipe, dtype=dtype)
+    def results(self, call, chunks: list[Chunk]) -> Iterator[tuple]:
         todo, running = iter(chunks), {}
         self._top_up(call, todo, running)
         return self._collect(call, todo, running)
 
     def _top_up(self, call, todo: Iterator[Chunk], running: dict) -> None:
         for chunk in itertools.islice(todo, len(self._free)):
-            slot = self._free.pop() if len(chunk.clips) <= MAX_CHUNK else None
+            slot = self._free.pop()
             running[self._executor.submit(call, replace(chunk, slot=slot))] = slot
 
     def _collect(self, call, todo: Iterator[Chunk], running: dict) -> Iterator[tuple]:
@@ -119,11 +114,10 @@ class _ForkedPool:
             for future in done:
                 shard, first, features, failed = future.result()
                 slot = running.pop(future)
-                if slot is not None:  # copy the features out, at once: the slot goes to the next chunk
-                    block = self._slots.view(slot)[:max(features.values(), default=-1) + 1].copy()
-                    features = {row: block[place] for row, place in features.items()}
-                    self._free.append(slot)
-                yield shard, first, features, failed
+                # Copy the features out, at once: the slot goes to the next chunk.
+                block = self._slots.view(slot)[:max(features.values(), default=-1) + 1].copy()
+                self._free.append(slot)
+                yield shard, first, {row: block[place] for row, place in features.items()}, failed
 
 
 def _dask_client(scheduler: str | None):

@@ -31,7 +31,7 @@ from .pool import worker_pool
 from .progress import show_progress
 from .recipe import FeatureConfig
 from .storage import StorageConfig
-from .worker import MAX_CHUNK, MIN_CHUNK, Chunk, keep_freed_memory
+from .worker import MAX_CHUNK, MIN_CHUNK, Chunk
 
 if TYPE_CHECKING:
     from .shards import ShardsFolder
@@ -63,7 +63,6 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
     # and sends the workers their first clips; then it reads the rest while they render.
     with worker_pool(jobs, backend, scheduler, recipe, storage.dtype) as results:
-        keep_freed_memory()
         from .manifest_format import read_manifest_table
         from .shards import ShardsFolder, make_plan
 
@@ -85,7 +84,7 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
             chunks = _chunks({n: shards[n] for n in todo}, jobs, list(zip(ids, paths, corpora)))
             done_before = len(ids) - sum(len(shards[n]) for n in todo)
             try:
-                stream = results(chunks, recipe, storage.dtype)
+                stream = results(chunks)
                 folder.write_manifest_copy(source)
                 clips = source.clips()
                 per_shard = Counter(chunk.shard for chunk in chunks)

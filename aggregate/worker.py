@@ -46,7 +46,6 @@ class Slots:
         self.shape, self.dtype = (MAX_CHUNK, *shape), np.dtype(dtype)
         self.size = math.prod(self.shape) * self.dtype.itemsize
         self._memory = mmap.mmap(-1, count * self.size, flags=mmap.MAP_SHARED)
-        self.count = count
 
     def view(self, slot: int) -> np.ndarray:
         return np.ndarray(self.shape, self.dtype, buffer=self._memory, offset=slot * self.size)

@@ -13,7 +13,7 @@ from .. import __version__
 from ..corpora import CORPORA
 from ..corpora.base import REASONS
 from ..emotions import EMOTIONS
-from ..manifest import rejects_path
+from ..manifest_format import rejects_path
 from .figures import file_name
 from .statistics import EXAMPLES_PER_EMOTION, FEW_SPEAKERS, Card
 from .style import color, percent, title

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..manifest import Manifest, read_manifest, rejects_path
+from ..manifest_format import Manifest, read_manifest, rejects_path
 from ..shards import INDEX_FILE, MANIFEST_FILE, ShardsFolder
 
 EXPECTED = ("expected a manifest .parquet written by `python -m aggregate manifest` "
