@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from .names import DEFAULT_MODEL, MODEL_NAMES
 from .run import TrainOptions, _load_splits, baseline_run, open_inputs, train_run
 from .run_folder import MARKER as RUN_MARKER
 from .run_folder import WRITER as RUN_WRITER
-from .run_folder import RunFolder
+from .run_folder import RunFolder, hold_writer_lock
 
 FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
@@ -77,11 +78,14 @@ def claim_folder(out: Path) -> None:
     leaderboard and folders of runs, nothing else."""
     listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)  # checks the leaderboard's checksum
     out.mkdir(parents=True, exist_ok=True)
+    hold_writer_lock(out, MARKER)  # one benchmark per folder
+    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)
     _write_marker(out, listed.get(TABLE))
 
 
 def _write_marker(out: Path, table_sha256: str | None) -> None:
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, {TABLE: table_sha256})))
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(
+        marker_text(WRITER, {TABLE: table_sha256}, writer_pid=os.getpid())))
 
 
 def _run(name: str, options: TrainOptions) -> dict:
