@@ -63,6 +63,7 @@ class ShardsFolder:
         self.path = Path(path)
         self.index: dict = {}
         self._lock = None
+        self._seen: dict[str, tuple] = {}  # shard name -> the file's identity when it was checked (_identity)
 
     # -- reading -------------------------------------------------------------------------------
     @classmethod
@@ -76,6 +77,8 @@ class ShardsFolder:
         _check_index(folder.index, folder.path / INDEX_FILE)
         if check:
             folder.check_checksums(progress)
+        else:
+            folder._seen = {name: _identity(folder.shard_path(name)) for name in folder.shard_names}
         return folder
 
     @property
@@ -126,9 +129,11 @@ class ShardsFolder:
                 if not path.is_file():
                     raise InputError(f"{path} is missing; fetch the whole folder again or run "
                                      f"`python -m aggregate render` on it to finish it")
-                if path.stat().st_size != shard["bytes"] or sha256_of(path) != shard["sha256"]:
+                seen = _identity(path)
+                if seen[3] != shard["bytes"] or sha256_of(path) != shard["sha256"] or _identity(path) != seen:
                     raise InputError(f"{path} does not match its checksum in {INDEX_FILE}: the file changed "
                                      f"or is corrupt; fetch it again, or re-render with `python -m aggregate render`")
+                self._seen[shard["name"]] = seen
                 bar.update(shard["bytes"])
 
     def manifest(self) -> Manifest:
@@ -169,10 +174,18 @@ class ShardsFolder:
     def _read(self, name: str, how):
         path = self.shard_path(name)
         try:
-            return how(path)
+            result = how(path)
         except (OSError, KeyError) as err:
             raise InputError(f"{path} cannot be read as a shard ({err}); run "
                              f"`python -m aggregate verify {self.path}` and re-render") from None
+        # A reader opened before another process rewrote a shard (render --retry-failed) would mix the
+        # old rows' ids and labels with the new file's features: the file opened must be the one checked.
+        if name in self._seen and _identity(path) != self._seen[name]:
+            if hasattr(result, "close"):
+                result.close()
+            raise InputError(f"{path} changed after this reader checked it (rewritten by another process, "
+                             "e.g. render --retry-failed); open the shards folder again")
+        return result
 
     # -- writing (render) ------------------------------------------------------------------------
     def claim(self, plan: dict) -> None:
@@ -340,6 +353,12 @@ class ShardDraft:
         """Close and delete the temporary file (nothing, once finished)."""
         self._writer.close()
         Path(self._tmp).unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple:
+    """Which file ``path`` is, and its size and time: a rewritten or replaced file has another."""
+    info = os.stat(path)
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 def _write(path: Path, write) -> None:
