@@ -52,7 +52,7 @@ def test_render_and_verify_json(small_manifest, tmp_path):
     result = run_cli("render", str(small_manifest), "-o", str(shards), "--shard-size", "16", "--jobs", "1", "--json")
     assert result.returncode == 0, result.stderr
     n = len(read_manifest(small_manifest).clips)
-    assert json.loads(result.stdout) == {"folder": str(shards), "shards": -(-n // 16), "rendered": -(-n // 16),
+    assert json.loads(result.stdout) == {"ok": True, "folder": str(shards), "shards": -(-n // 16), "rendered": -(-n // 16),
                                          "skipped": 0, "samples": n, "failed": []}
     assert "\r" not in result.stderr
 

@@ -31,15 +31,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndarray:
+def render_clip(path: Path | str, corpus: str, config: FeatureConfig, expected: tuple | None = None) -> np.ndarray:
     """Features of one clip: float32 ``config.shape`` (200 mels x 278 frames) in [-1, 1].
 
-    Raises ``DecodeError`` for audio that cannot be decoded, so a caller can record it and go on.
+    ``expected``: (bytes, SHA-256) the manifest recorded; the bytes decoded must be those.
+    Raises ``DecodeError`` for audio that cannot be decoded, or that changed, so a caller can record it and go on.
     """
     from .decode import load_clip
     from .logmel import log_mel
 
-    return log_mel(load_clip(path, config, corpus), config)
+    return log_mel(load_clip(path, config, corpus, expected), config)
 
 
 def warm_up(config: FeatureConfig) -> None:
