@@ -78,7 +78,8 @@ class ShardsFolder:
         if check:
             folder.check_checksums(progress)
         else:
-            folder._seen = {name: _identity(folder.shard_path(name)) for name in folder.shard_names}
+            folder._seen = {name: _identity(folder.shard_path(name)) for name in folder.shard_names
+                            if folder.shard_path(name).is_file()}  # a missing one is verify's to report
         return folder
 
     @property
