@@ -76,7 +76,7 @@ def test_bad_input_with_json_is_still_one_line_on_stderr(command, tmp_path):
     args = {"manifest": ["--ravdess", str(tmp_path / "nowhere")], "render": [str(tmp_path / "no.parquet"), "-o",
             str(tmp_path / "s")], "verify": [str(tmp_path / "no-shards")]}[command]
     result = run_cli(command, *args, "--json")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and json.loads(result.stdout)["ok"] is False  # issue 17: a script reads it
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
