@@ -11,9 +11,10 @@ import pytest
 import soundfile as sf
 import soxr
 
-from aggregate.recipe import DecodeError, FeatureConfig, load_clip, log_mel, render_clip
+from aggregate.recipe import DecodeError, FeatureConfig, render_clip
+from aggregate.recipe.decode import load_clip
 from aggregate.recipe.denoise import reduce_noise
-from aggregate.recipe.logmel import mel_plan
+from aggregate.recipe.logmel import log_mel, mel_plan
 from aggregate.recipe.reference import seed_chain
 
 CONFIG = FeatureConfig()

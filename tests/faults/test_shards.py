@@ -95,10 +95,12 @@ def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_pat
 
 
 def _children(pid: int) -> list[int]:
+    """The render's worker processes: its children but loky's resource tracker."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and (entry / "stat").read_text().split(") ")[1].split()[1] == str(pid):
+            if (entry.name.isdigit() and (entry / "stat").read_text().split(") ")[1].split()[1] == str(pid)
+                    and b"resource_tracker" not in (entry / "cmdline").read_bytes()):
                 found.append(int(entry.name))
         except (OSError, IndexError):
             continue
@@ -121,7 +123,7 @@ def test_workers_die_with_a_killed_render(small_manifest, tmp_path):
                                env=dict(os.environ, PYTHONPATH=str(PROJECT)))
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and process.poll() is None:
-        workers = _children(process.pid)  # forked workers: the render's only children
+        workers = _children(process.pid)
         if len(workers) >= 2 and any(out.glob("shard-*.h5")):
             break
         time.sleep(0.05)
@@ -281,7 +283,8 @@ def test_the_demo_never_deletes_a_folder_it_did_not_write(tmp_path):
 
 def test_reasons_for_unreadable_audio_name_no_folder_of_this_machine(tmp_path):
     from aggregate.audio import probe
-    from aggregate.recipe import DecodeError, FeatureConfig, load_clip
+    from aggregate.recipe import DecodeError, FeatureConfig
+    from aggregate.recipe.decode import load_clip
 
     broken = tmp_path / "deep" / "folder" / "03-01-05-01-01-01-01.wav"
     broken.parent.mkdir(parents=True)
