@@ -75,10 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--speaker", action="append", default=[], metavar="ID",
                         help="keep this speaker, e.g. ravdess:01 (repeatable)")
     select.add_argument("--max-duration", type=float, metavar="SECONDS", help="keep clips at most this long")
-    select.add_argument("--where", metavar="EXPRESSION",
-                        help="keep the rows where this pandas query holds, e.g. \"n_labels > 1 and gender == 'female'\" "
-                             "(columns: docs/manifest.md)")
-    select.add_argument("--json", action="store_true", help="print one JSON object on stdout (text goes to stderr)")
+    select.add_argument("--where", metavar="CONDITION",
+                        help="keep the rows where this condition holds, e.g. \"n_labels > 1 and gender == 'female'\": "
+                             "columns, numbers, 'strings', true/false, == != < <= > >=, in [...], not in [...], "
+                             "and/or/not, parentheses, + - * / %% between numbers; nothing else is read, nothing is "
+                             "run (columns and the language: docs/manifest.md)")
+    _add_output_options(select)
     select.set_defaults(handler=_run_select)
 
     render = commands.add_parser(

@@ -24,6 +24,7 @@ from .corpora import CORPORA
 from .emotions import EMOTIONS
 from .errors import InputError
 from .files import atomic_write_all
+from .owned import check_not_inside_owned
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,6 +75,7 @@ def check_output(path: Path | str) -> Path:
     """Refuse, before any work, a manifest output this tool must not write: a folder, a path under a
     file, or a file it did not write itself (a manifest it wrote is replaced)."""
     path = Path(path)
+    check_not_inside_owned(path, "-o")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise InputError(f"-o {path}: {parent} is a file, not a folder; pass a path inside a folder")

@@ -79,7 +79,7 @@ def test_speakers_and_a_selection_of_a_selection(source, demo_manifest, tmp_path
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--where", "duration <"], "--where 'duration <': invalid syntax"),
+    (["--where", "duration <"], "--where 'duration <': expected a column, a number or a string, not the end"),
     (["--where", "no_such_column > 1"], "no_such_column"),
     (["--where", "duration"], "is not a condition on each row"),
     (["--corpus", "savee"], "--corpus savee: demo.parquet has none; it has crema-d, iemocap, ravdess, tess"),

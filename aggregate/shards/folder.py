@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..files import atomic_write, make_durable, sha256_of, temporary_beside
+from ..files import atomic_write, make_durable, open_own_file, refuse_link, sha256_of, temporary_beside
+from ..owned import check_not_inside_owned
 from ..progress import show_progress
 from ..manifest_format import Manifest, ManifestTable, read_manifest, rejects_path, write_shareable_copy
 from ..recipe import FeatureConfig
@@ -177,8 +178,14 @@ class ShardsFolder:
     def claim(self, plan: dict) -> None:
         """Lock the folder for this process and start it, or check that an existing one has this plan."""
         out = self.path
+        refuse_link(out)
+        check_not_inside_owned(out, "-o")
         if out.exists() and not out.is_dir():
             raise InputError(f"{out} is a file; pass a folder for the shards")
+        links = sorted(p.name for p in out.iterdir() if p.is_symlink()) if out.is_dir() else []
+        if links:  # nothing in a received folder may lead the writes outside it
+            raise InputError(f"{out / links[0]} is a symbolic link; a shards folder holds none: remove "
+                             f"{', '.join(links[:3])} or render into a new folder")
         plan_file = out / PLAN_FILE
         if not plan_file.exists() and out.is_dir() and any(out.iterdir()):
             raise InputError(f"{out} is not empty and is not a shards folder; pass a new or empty folder")
@@ -206,7 +213,8 @@ class ShardsFolder:
                 raise _write_error(copy, err) from None
 
     def _take_lock(self) -> None:
-        handle = open(self.path / LOCK_FILE, "a+")
+        # Never through a link, never a file with another name (open_own_file): the lock is written in place.
+        handle = os.fdopen(open_own_file(self.path / LOCK_FILE), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
