@@ -5,8 +5,10 @@ human-readable text goes to stderr (``_human``), as progress always does."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -23,11 +25,30 @@ DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _unrecognized(parser, args, unknown)  # exits
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     return run_command(args.handler, args)
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> None:
+    """A mistyped flag: the command's own usage (not the top level's) and the nearest flag it has."""
+    command = getattr(args, "command_parser", None)
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    flags = [a for a in unknown if a.startswith("-")]
+    if command is not None:
+        near = difflib.get_close_matches(flags[0].partition("=")[0], _flags(command), n=1) if flags else []
+        command.error(message + (f"; did you mean {near[0]}?" if near else f"; see {command.prog} --help"))
+    parser.error(message + "; the command comes first, e.g. `python -m aggregate manifest --ravdess DIR` "
+                           "(python -m aggregate --help lists the commands)")
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    """The flags a parser takes, as its usage line lists them."""
+    return sorted(set(re.findall(r"(?<![\w-])--?[A-Za-z][\w-]*", parser.format_usage())))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="seed of the speaker-disjoint 80/10/10 split written in the manifest's split column "
                             "(default: 0; other strategies are chosen at training time)")
     _add_output_options(build)
-    build.set_defaults(handler=_run_manifest)
+    build.set_defaults(command_parser=build, handler=_run_manifest)
 
     select = commands.add_parser(
         "select", help="keep part of a manifest (corpora, splits, speakers, a condition) as a manifest",
@@ -81,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                              "and/or/not, parentheses, + - * / %% between numbers; nothing else is read, nothing is "
                              "run (columns and the language: docs/manifest.md)")
     _add_output_options(select)
-    select.set_defaults(handler=_run_select)
+    select.set_defaults(command_parser=select, handler=_run_select)
 
     render = commands.add_parser(
         "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
@@ -106,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
                              "which must all see the corpus and output folders")
     render.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     _add_output_options(render)
-    render.set_defaults(handler=_run_render)
+    render.set_defaults(command_parser=render, handler=_run_render)
 
     verify = commands.add_parser(
         "verify", help="check a shards folder: checksums, shapes, values, ids, coverage of the manifest",
@@ -115,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
                     "shard or listed as failed. Exits 1 and names each problem if anything is wrong.")
     verify.add_argument("shards", type=Path, help="the shards folder")
     _add_output_options(verify)
-    verify.set_defaults(handler=_run_verify)
+    verify.set_defaults(command_parser=verify, handler=_run_verify)
 
     report = commands.add_parser(
         "report", help="write a data card: an offline HTML page with figures describing a manifest",
@@ -132,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="the report folder: new, empty, or one an earlier report wrote (it is replaced); "
                              "any other folder is refused")
     report.add_argument("--title", help="the page's title (default: 'Data card: ' and the input's name)")
-    report.set_defaults(handler=_run_report)
+    report.set_defaults(command_parser=report, handler=_run_report)
 
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
@@ -145,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--shards", type=Path, default=Path("demo", "shards"),
                       help="the demo shards folder (default: demo/shards)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora (default: 0)")
-    demo.set_defaults(handler=_run_demo)
+    demo.set_defaults(command_parser=demo, handler=_run_demo)
     return parser
 
 

@@ -61,6 +61,8 @@ def build_manifest(roots: dict[str, Path | str], policy: LabelPolicy | None = No
             else:
                 kept_here.append((_clip_row(source, candidate, info, labels), candidate.canonical))
         kept, duplicates = _drop_duplicates(kept_here)
+        if not kept:  # a wrong folder or table, not a corpus: a manifest without it would hide that
+            raise InputError(_nothing_kept(source, [r for r in rejects if r["corpus"] == source.name] + duplicates))
         clips.extend(kept)
         rejects.extend(duplicates)
 
@@ -97,6 +99,19 @@ def _sources(roots: dict[str, Path | str], tables: dict[str, Path | str], policy
         rows = table.read(name, path)
         sources.append(_Source(name, rows.folder, partial(table.parse, rows), {}))
     return sources
+
+
+def _nothing_kept(source: _Source, rejected: list[dict]) -> str:
+    """One line for a corpus or table of which every file was rejected: how many, why, the first detail."""
+    reasons = pd.Series([r["reason"] for r in rejected]).value_counts()
+    why = ", ".join(f"{reason} {reasons[reason]}" for reason in REASONS if reason in reasons)
+    first = next(r for r in rejected if r["reason"] == next(x for x in REASONS if x in reasons))
+    example = f"{first['path']}: {first['detail']}" if first["detail"] else first["path"]
+    what = (f"all {len(rejected)} rows of table {source.name} were rejected" if source.name not in CORPORA else
+            f"{source.name}: all {len(rejected)} files under {source.root} were rejected")
+    fix = "fix the table" if source.name not in CORPORA else "check the folder and the label policy"
+    return (f"{what} ({why}; first: {example}), so no manifest is written: {fix} and run again "
+            "(the reasons: docs/manifest.md)")
 
 
 def _probe_all(paths: list[Path], corpus: str, progress: bool) -> list:

@@ -182,6 +182,8 @@ class ManifestTable:
 def read_manifest_table(path: Path | str) -> ManifestTable:
     """Read and check a manifest written by ``write_manifest`` and its rejects, without pandas."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(_folder_given(path))
     if not path.is_file():
         raise InputError(f"no manifest at {path}; build one with `python -m aggregate manifest ... -o {path}`")
     try:
@@ -215,6 +217,17 @@ def read_manifest_table(path: Path | str) -> ManifestTable:
             raise InputError(f"{rejects_file} is not the rejects table written with {path} (another build, "
                              "or an edit); build the manifest again with `python -m aggregate manifest`")
     return ManifestTable(path, table, meta, hashlib.sha256(data).hexdigest(), rejects_csv)
+
+
+def _folder_given(path: Path) -> str:
+    """What to do when a folder was given for a manifest: a shards folder holds a copy of its manifest."""
+    from .shards.folder import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
+
+    if (path / PLAN_FILE).is_file() or (path / INDEX_FILE).is_file():
+        return (f"{path} is a shards folder, not a manifest; pass the manifest it was rendered from, or its copy "
+                f"{path / MANIFEST_FILE} (with --root CORPUS=DIR for each corpus: the copy keeps no folder of the "
+                "machine that rendered it)")
+    return f"{path} is a folder, not a manifest; pass the .parquet file `python -m aggregate manifest -o` wrote"
 
 
 def read_manifest(path: Path | str) -> Manifest:

@@ -131,3 +131,56 @@ def test_reading_something_that_is_not_a_manifest(tmp_path):
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(InputError, match="not a readable Parquet manifest"):
         read_manifest(tmp_path / "bad.parquet")
+
+
+# ---------------------------------------------------------------- the next step for what was passed
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def test_verify_given_a_manifest_says_to_render_it(demo_shards, capsys):
+    from aggregate.cli import main
+
+    manifest = demo_shards.parent / "demo.parquet"  # the manifest the shards were rendered from
+    assert main(["verify", str(manifest)]) == 2
+    line = _one_line(capsys)
+    assert f"python -m aggregate render {manifest} -o shards/" in line and f"-o {manifest}" not in line
+
+
+def test_verify_of_a_folder_not_yet_rendered_says_to_render_into_it(tmp_path, capsys):
+    from aggregate.cli import main
+
+    assert main(["verify", str(tmp_path / "shards")]) == 2
+    assert f"render MANIFEST -o {tmp_path / 'shards'}" in _one_line(capsys)
+
+
+def test_render_given_a_shards_folder_names_its_manifest_copy(demo_shards, tmp_path, capsys):
+    from aggregate.cli import main
+
+    assert main(["render", str(demo_shards), "-o", str(tmp_path / "out"), "--jobs", "1", "-q"]) == 2
+    line = _one_line(capsys)
+    assert "is a shards folder" in line and str(demo_shards / "manifest.parquet") in line and "no manifest" not in line
+    assert not (tmp_path / "out").exists()
+    assert main(["render", str(tmp_path), "-o", str(tmp_path / "out"), "--jobs", "1", "-q"]) == 2
+    assert "is a folder, not a manifest" in _one_line(capsys)
+
+
+@pytest.mark.parametrize("args, usage, near", [
+    (["manifest", "--ravdass", "RAVDESS", "-o", "m.parquet"], "python -m aggregate manifest", "--ravdess"),
+    (["verify", "--jsno", "shards"], "python -m aggregate verify", "--json"),
+    (["render", "m.parquet", "-o", "shards", "--jbos", "2"], "python -m aggregate render", "--jobs"),
+])
+def test_a_mistyped_flag_prints_the_commands_usage_and_the_nearest_flag(args, usage, near, capsys):
+    from aggregate.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err.startswith(f"usage: {usage} ")
+    mistyped = next(a for a in args if a.startswith("--"))
+    assert f"unrecognized arguments: {mistyped}" in err
+    assert err.rstrip().endswith(f"did you mean {near}?")

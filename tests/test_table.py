@@ -98,9 +98,10 @@ def test_labels_column_and_policy(tmp_path):
     ("path,speaker,emotion,labels\na.wav,s,anger,anger\n", r"it has emotion and labels"),
     ("path,speaker,votes_contempt\na.wav,s,1\n", r"column 'votes_contempt' is not votes_ of one of"),
     ("path,speaker,emotion\n,s,anger\n", r"t.csv line 2: empty path"),
-    ("path,speaker,emotion\na.wav,,anger\n", r"line 2: empty speaker"),
     ("path,speaker,emotion,gender\na.wav,s,anger,x\n", r"line 2: gender 'x' is not female, male"),
     ("path,speaker,emotion\n", r"has no rows"),
+    ("path|speaker|emotion\na.wav|s|anger\n", r"no column 'path' \(columns: path\|speaker\|emotion\); the first line "
+                                              r"names the columns, separated by commas \(or semicolons or tabs\)"),
 ])
 def test_a_table_that_cannot_be_used_stops_with_one_line(tmp_path, text, message):
     write_wav(tmp_path / "a.wav")
@@ -136,3 +137,49 @@ def test_cli_mixes_a_table_with_a_corpus_folder(demo, tmp_path):
     twice = subprocess.run(command + ["--table", f"mine={tmp_path / 'clips' / 'list.csv'}"], capture_output=True,
                            text=True, env=env, cwd=tmp_path)
     assert twice.returncode == 2 and twice.stderr.count("\n") == 1 and "given twice" in twice.stderr
+
+
+def test_a_row_without_a_speaker_or_emotion_is_rejected_naming_its_line(tmp_path):
+    for name in ["a.wav", "b.wav", "c.wav", "d.wav"]:
+        write_wav(tmp_path / name)
+    (tmp_path / "t.csv").write_text("path,speaker,emotion\na.wav,s1,anger\nb.wav,,sad\nc.wav,s2,\nd.wav,,\n")
+    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
+    assert list(manifest.clips["path"]) == ["a.wav"]
+    rejects = manifest.rejects.set_index("path")
+    assert rejects.loc["b.wav", "reason"] == "no_speaker" and "t.csv line 3: empty speaker" in rejects.loc["b.wav", "detail"]
+    assert rejects.loc["c.wav", "reason"] == "label_outside_vocabulary"
+    assert "t.csv line 4: empty emotion cell" in rejects.loc["c.wav", "detail"]
+    assert rejects.loc["d.wav", "reason"] == "no_speaker"  # the first reason in priority order
+    assert manifest.meta["counts"]["t"]["rejected"] == {"no_speaker": 2, "label_outside_vocabulary": 1}
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_table_saved_with_semicolons_or_tabs_is_read(tmp_path, delimiter):
+    write_wav(tmp_path / "a.wav")
+    write_wav(tmp_path / "b.wav")
+    rows = [["path", "speaker", "emotion"], ["a.wav", "s1", "anger"], ["b.wav", "s2", "sad"]]
+    (tmp_path / "t.csv").write_text("".join(delimiter.join(row) + "\n" for row in rows))
+    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
+    assert list(manifest.clips["labels"]) == ["anger", "sad"] and list(manifest.clips["speaker"]) == ["t:s1", "t:s2"]
+
+
+def test_a_table_whose_rows_are_all_rejected_writes_nothing_and_says_why(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    (tmp_path / "t.csv").write_text("path,speaker,emotion\ngone.wav,s1,anger\na.wav,s2,calm\nx.wav,s3,sad\n")
+    output = tmp_path / "out" / "m.parquet"
+    result = subprocess.run([sys.executable, "-m", "aggregate", "manifest", "--table", f"t={tmp_path / 't.csv'}",
+                             "-o", str(output), "-q"], capture_output=True, text=True, cwd=tmp_path,
+                            env={"PYTHONPATH": str(PROJECT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "all 3 rows of table t were rejected (missing 2, label_outside_vocabulary 1; first: gone.wav: " \
+           "t.csv line 2: no file at" in result.stderr and "fix the table" in result.stderr
+    assert not output.exists() and not output.with_name("m.rejects.csv").exists()
+
+
+def test_a_corpus_folder_whose_files_are_all_rejected_stops_the_build(tmp_path):
+    """The same rule as for a table: a source that keeps nothing is a wrong folder, not a corpus to list."""
+    write_wav(tmp_path / "Actor_01" / "03-02-05-01-01-01-01.wav")  # song
+    write_wav(tmp_path / "Actor_01" / "readme.wav")
+    with pytest.raises(InputError, match=r"ravdess: all 2 files under .* were rejected \(not_speech 1, "
+                                         r"name_not_understood 1; first: Actor_01/03-02-05-01-01-01-01.wav"):
+        build_manifest({"ravdess": tmp_path}, progress=False)

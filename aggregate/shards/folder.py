@@ -70,8 +70,7 @@ class ShardsFolder:
         """Open a finished folder: its index, checked for structure, and (``check``) every shard's checksum."""
         folder = cls(path)
         if not folder.path.is_dir():
-            raise InputError(f"{folder.path} is not a folder; render shards with "
-                             f"`python -m aggregate render MANIFEST -o {folder.path}`")
+            raise InputError(_not_a_folder(folder.path))
         folder.index = read_json(folder.path / INDEX_FILE, "shard index")
         _check_index(folder.index, folder.path / INDEX_FILE)
         if check:
@@ -354,6 +353,16 @@ def _write_error(path: Path, err: OSError) -> InputError:
         return InputError(f"disk full at {path}: free space and run the same command again")
     return InputError(f"cannot write {path} ({err.strerror or err}); check the folder's permissions "
                       "and free space, then run the same command again")
+
+
+def _not_a_folder(path: Path) -> str:
+    """What to do when a shards folder was expected: the next step for what was actually given."""
+    if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):  # a manifest, most likely: render it first
+        return (f"{path} is a file (a manifest?), not a shards folder; render it into one with "
+                f"`python -m aggregate render {path} -o shards/`, then pass shards/")
+    if path.exists():
+        return f"{path} is not a folder; pass the shards folder that `python -m aggregate render MANIFEST -o FOLDER` wrote"
+    return f"{path} does not exist; render shards into it with `python -m aggregate render MANIFEST -o {path}`"
 
 
 def read_json(path: Path, what: str) -> dict:
