@@ -5,7 +5,7 @@ makes the tool refuse the folder, naming the file. A marker proves only what sti
 copied from another run lists checksums the user's own files do not have.
 
 Used by the report folder (``aggregate.report.folder``) and the run folder (``train.run_folder``);
-the shards folder knows its own file names (``aggregate.shards.folder``).
+the shards folder knows its own file names (``aggregate.vocabulary``).
 """
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def main() -> None:
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory(prefix="render_ab_") as tmp:
         tmp = Path(tmp)
-        from aggregate.synth import write_demo_corpora
+        from aggregate.demo.corpora import write_demo_corpora
 
         corpora = {f"demo x{args.clips_scale:g}": write_demo_corpora(tmp / "demo", clips_scale=args.clips_scale).roots}
         if args.ravdess:

@@ -14,7 +14,7 @@ import yaml
 
 from aggregate import __version__, progress
 from aggregate.corpora import CORPORA
-from aggregate.manifest import read_manifest
+from aggregate.manifest.format import read_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
+from aggregate.manifest.format import write_manifest
 from aggregate.recipe import FeatureConfig
-from aggregate.manifest import write_manifest
-from aggregate.render import render_shards
-from aggregate.shards import ShardsFolder, verify_shards
-from aggregate.storage import StorageConfig
+from aggregate.render.run import render_shards
+from aggregate.shards import ShardsFolder
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
+from aggregate.vocabulary import EMOTIONS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -97,8 +97,9 @@ def test_another_feature_config_is_refused(reference, small_manifest):
 
 def three_takes(tmp_path: Path) -> tuple[Path, Path]:
     """A manifest of three RAVDESS takes of one actor: (its path, the actor's folder)."""
-    from aggregate.manifest import build_manifest
     from helpers import write_wav
+
+    from aggregate.manifest.build import build_manifest
 
     actor = tmp_path / "corpus" / "Actor_01"
     for take in range(1, 4):
@@ -147,7 +148,7 @@ def test_a_collaborator_points_at_their_own_copy(small_manifest, demo, tmp_path)
                                 .metadata[b"aggregate"])["roots"]["tess"])
     assert meta_root == demo.roots["tess"].resolve()
     gone = tmp_path / "gone.parquet"
-    from aggregate.manifest import read_manifest
+    from aggregate.manifest.format import read_manifest
     manifest = read_manifest(small_manifest)
     manifest.meta["roots"]["tess"] = str(tmp_path / "not-here")
     write_manifest(manifest, gone)
@@ -171,7 +172,8 @@ def test_dask_cluster_gives_the_same_shards(reference, small_manifest, tmp_path)
 
 
 def test_jobs_change_the_tasks_not_the_bytes(reference, small_manifest, tmp_path):
-    from aggregate.render import MAX_CHUNK, MIN_CHUNK, chunk_size
+    from aggregate.render.run import chunk_size
+    from aggregate.render.worker import MAX_CHUNK, MIN_CHUNK
 
     sizes, left = [], 400
     while left:
@@ -205,8 +207,8 @@ def test_a_shard_written_while_it_renders_is_the_shard_written_at_once(reference
 
 
 def test_a_shard_with_a_failed_clip_is_written_whole_and_the_same_for_any_jobs(small_manifest, tmp_path):
-    from aggregate.manifest import read_manifest
-    from aggregate.render import chunk_size
+    from aggregate.manifest.format import read_manifest
+    from aggregate.render.run import chunk_size
 
     manifest = read_manifest(small_manifest)
     tess = manifest.clips[manifest.clips["corpus"] == "tess"]
@@ -246,7 +248,7 @@ def test_a_shard_whose_every_clip_failed_is_written_empty(tmp_path):
 def test_the_cli_writes_the_same_bytes_for_any_jobs(small_manifest, tmp_path):
     """`python -m aggregate render --jobs N` as a user runs it: with a failed clip inside a task,
     the shards are byte for byte those of --jobs 1."""
-    from aggregate.manifest import read_manifest
+    from aggregate.manifest.format import read_manifest
 
     manifest = read_manifest(small_manifest)
     tess = manifest.clips[manifest.clips["corpus"] == "tess"]

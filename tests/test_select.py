@@ -14,12 +14,12 @@ import pytest
 from aggregate.corpora import CORPORA
 from aggregate.errors import InputError
 from aggregate.files import sha256_of
-from aggregate.manifest import read_manifest, rejects_path, write_manifest
-from aggregate.render import render_shards
+from aggregate.manifest.format import read_manifest, rejects_path, write_manifest
+from aggregate.manifest.select import Selection, select_file
+from aggregate.render.run import render_shards
 from aggregate.report import build_report
-from aggregate.select import Selection, select_file
-from aggregate.shards import verify_shards
-from aggregate.storage import StorageConfig
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.shards import ShardsFolder
-from aggregate.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
-                              split_table, summarize_splits, write_splits)
+from aggregate.manifest.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
+                                       split_table, summarize_splits, write_splits)
 
 from .data import SplitData, load_split, make_dataset
 from .metrics import evaluate, format_report, tune_thresholds

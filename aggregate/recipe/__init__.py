@@ -3,7 +3,7 @@
 Everything that decides a spectrogram's values lives here, and nothing else
 does: ``FeatureConfig`` (config.py), decoding and resampling (decode.py), the
 noise gate (denoise.py), the log-mel and its scaling (logmel.py). How results
-are stored is ``aggregate.storage``; who runs the recipe over a manifest is
+are stored is ``aggregate.shards.storage``; who runs the recipe over a manifest is
 ``aggregate.render``. ``reference.py`` keeps the seed code's slow chain, which
 tests and benchmarks hold this one against.
 """

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from aggregate.errors import InputError
-from aggregate.manifest import read_manifest, write_manifest
-from aggregate.render import render_shards
+from aggregate.manifest.format import read_manifest, write_manifest
+from aggregate.render.run import render_shards
 from aggregate.report import build_report
 from aggregate.report.folder import MARKER as REPORT_MARKER
 from aggregate.report.folder import check_replaceable
-from aggregate.storage import StorageConfig
+from aggregate.shards.storage import StorageConfig
 from train.run_folder import MARKER, RunFolder
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -177,7 +177,7 @@ def test_a_manifest_aimed_at_a_shards_folders_copy_is_refused(reference, small_m
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
     assert f"{shards} is a shards folder" in result.stderr
     assert copy.read_bytes() == before
-    from aggregate.shards import verify_shards
+    from aggregate.shards.verify import verify_shards
     assert verify_shards(shards, progress=False).ok
 
 

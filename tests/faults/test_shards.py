@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from aggregate.errors import InputError
-from aggregate.render import render_shards
-from aggregate.shards import ShardsFolder, verify_shards
-from aggregate.storage import StorageConfig
+from aggregate.render.run import render_shards
+from aggregate.shards import ShardsFolder
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
+from aggregate.shards.writing import ShardsFolderWriter
 
 PROJECT = Path(__file__).resolve().parents[2]
 EIGHT = StorageConfig(shard_size=8)
@@ -65,7 +67,8 @@ def test_reading_a_shard_with_one_flipped_bit_is_refused(reference, tmp_path):
 
 
 def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
-    from aggregate.manifest import build_manifest, write_manifest
+    from aggregate.manifest.build import build_manifest
+    from aggregate.manifest.format import write_manifest
 
     corpus = tmp_path / "ravdess"
     shutil.copytree(demo.roots["ravdess"] / "Actor_01", corpus / "Actor_01")
@@ -85,7 +88,7 @@ def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
 
 def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_path):
     out = tmp_path / "shards"
-    holder = ShardsFolder(out)
+    holder = ShardsFolderWriter(out)
     holder.claim({"feature_config_hash": "x", "storage": {}, "manifest_sha256": "x", "feature_config": {}})
     try:
         line = one_error_line(cli("render", str(small_manifest), "-o", str(out), "-q", cwd=tmp_path))
@@ -259,7 +262,7 @@ def test_disk_full_during_render_says_what_to_do(small_manifest, tmp_path, monke
 def test_a_write_error_is_one_line(small_manifest, tmp_path, monkeypatch):
     import errno
 
-    from aggregate.shards import folder as folder_module
+    from aggregate.shards import writing as folder_module
 
     def no_space(path, write):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -274,10 +277,10 @@ def test_the_demo_never_deletes_a_folder_it_did_not_write(tmp_path):
     shards.mkdir()
     (shards / "thesis.txt").write_text("years of work")
     with pytest.raises(InputError, match="not a shards folder"):
-        ShardsFolder(shards).discard()
+        ShardsFolderWriter(shards).discard()
     (shards / "plan.json").write_text("{}")
     with pytest.raises(InputError, match="did not write.*thesis.txt"):
-        ShardsFolder(shards).discard()
+        ShardsFolderWriter(shards).discard()
     assert (shards / "thesis.txt").read_text() == "years of work"
 
 

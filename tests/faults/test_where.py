@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from aggregate.errors import InputError
-from aggregate.manifest import read_manifest, write_manifest
-from aggregate.where import MAX_DEPTH, MAX_LENGTH, MAX_NODES, where_mask
+from aggregate.manifest.format import read_manifest, write_manifest
+from aggregate.manifest.where import MAX_DEPTH, MAX_LENGTH, MAX_NODES, where_mask
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ..errors import InputError
 
 MAX_LENGTH = 1000  # characters
 MAX_DEPTH = 30  # nested operators and parentheses

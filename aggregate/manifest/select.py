@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .files import sha256_of
-from .manifest import Manifest, check_output, count_clips, read_manifest, rejects_path, write_manifest
+from ..errors import InputError
+from ..files import sha256_of
+from .build import count_clips
+from .format import Manifest, check_output, read_manifest, rejects_path, write_manifest
 from .where import where_mask
 
 
@@ -27,7 +28,7 @@ class Selection:
     splits: tuple[str, ...] = ()
     speakers: tuple[str, ...] = ()
     max_duration: float | None = None
-    where: str | None = None  # a condition on the manifest's columns (aggregate.where: never Python)
+    where: str | None = None  # a condition on the manifest's columns (aggregate.manifest.where: never Python)
 
     def filters(self) -> dict:
         """The filters given, as recorded in the metadata."""
@@ -90,6 +91,6 @@ def _check_present(wanted: tuple[str, ...], values, option: str, name: str) -> N
 
 def _where(clips: pd.DataFrame, expression: str) -> np.ndarray:
     """The rows where the condition holds (a null: not known to hold), or one line saying why it is
-    refused. The condition is our own small language (``aggregate.where``), checked before it runs:
+    refused. The condition is our own small language (``aggregate.manifest.where``), checked before it runs:
     a pandas query could reach Python objects, so none is ever evaluated here."""
     return where_mask(clips, expression)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from threadpoolctl import threadpool_limits
 
-from .recipe import FeatureConfig
+from ..recipe import FeatureConfig
 
 MAX_CHUNK = 64  # clips per task at most: a few MB of features travel back per task
 MIN_CHUNK = 4  # clips per task at least: a task costs a few milliseconds besides its clips
@@ -34,7 +34,7 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: 
     ``local_worker``: this runs in a worker process of this machine's pool, which ends with its parent."""
     # Here, not at the top: the render process imports this module for ``Chunk`` and never runs
     # the recipe, whose scipy imports cost it 0.2-0.3 s.
-    from .recipe import DecodeError, render_clip
+    from ..recipe import DecodeError, render_clip
 
     keep_freed_memory()
     if local_worker:

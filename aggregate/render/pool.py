@@ -12,8 +12,8 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Iterator
 
-from .errors import InputError
-from .recipe import FeatureConfig
+from ..errors import InputError
+from ..recipe import FeatureConfig
 from .worker import render_chunk
 
 IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the next, and results never pile up

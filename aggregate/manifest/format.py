@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .corpora import CORPORA
-from .emotions import EMOTIONS
-from .errors import InputError
-from .files import atomic_write_all
-from .owned import check_not_inside_owned
+from ..corpora import CORPORA
+from ..errors import InputError
+from ..files import atomic_write_all
+from ..owned import check_not_inside_owned
+from ..vocabulary import EMOTIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +50,7 @@ def _schema() -> dict[str, str]:
         for column, dtype in unit.COLUMNS.items():
             if columns.setdefault(column, dtype) != dtype:
                 raise TypeError(f"corpus {name} declares column {column} as {dtype}, an earlier one as {columns[column]}")
-    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
+    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.manifest.splits; its config is in the metadata)
     return columns
 
 
@@ -221,7 +221,7 @@ def read_manifest_table(path: Path | str) -> ManifestTable:
 
 def _folder_given(path: Path) -> str:
     """What to do when a folder was given for a manifest: a shards folder holds a copy of its manifest."""
-    from .shards.folder import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
+    from ..vocabulary import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
 
     if (path / PLAN_FILE).is_file() or (path / INDEX_FILE).is_file():
         return (f"{path} is a shards folder, not a manifest; pass the manifest it was rendered from, or its copy "
