@@ -56,8 +56,8 @@ def main() -> None:
         digests = {}
         print(f"{os.cpu_count()} cores; load average before: {os.getloadavg()[0]:.2f}")
         for repeat in range(-1, args.repeats):  # repeat -1: untimed (bytecode cached, audio in the page cache)
-            for name, side, jobs in kinds:
-                out = tmp / f"out-{len(digests)}-{repeat}"
+            for number, (name, side, jobs) in enumerate(kinds):
+                out = tmp / f"out-{number}-{repeat}"
                 start = time.perf_counter()
                 subprocess.run([sys.executable, "-m", "aggregate", "render", str(manifests[name, side]), "-o",
                                 str(out), "-q", "--jobs", str(jobs)], check=True, stdout=subprocess.DEVNULL,
