@@ -55,7 +55,7 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
-    from aggregate.shards import ShardsFolder
+    from aggregate.shards.reading import ShardsFolder
     from train.data import load_split
     from train.losses import class_weights
 
@@ -170,8 +170,8 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
 
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):
-    from aggregate.manifest.splits import SplitConfig
-    from aggregate.shards import ShardsFolder
+    from aggregate.manifest.split_config import SplitConfig
+    from aggregate.shards.reading import ShardsFolder
     from train.run import TrainOptions, _splits_for
 
     folder = ShardsFolder.open(demo_shards)
