@@ -5,29 +5,53 @@ human-readable text goes to stderr (``_human``), as progress always does."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
 
 from . import __version__
 from .corpora import CORPORA, OPTIONS
-from .emotions import LabelPolicy, option_key
+from .corpora.base import option_key
+from .corpora.policy import LabelPolicy
 from .errors import InputError, run_command
+from .manifest.split_config import SplitConfig
 from .options import add_options, from_options
-from .storage import StorageConfig
+from .shards.storage import StorageConfig
+from .vocabulary import INDEX_FILE
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _unrecognized(parser, args, unknown)  # exits
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     return run_command(args.handler, args)
+
+
+def _unrecognized(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> None:
+    """A mistyped flag: the command's own usage (not the top level's) and the nearest flag it has."""
+    command = getattr(args, "command_parser", None)
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    flags = [a for a in unknown if a.startswith("-")]
+    if command is not None:
+        near = difflib.get_close_matches(flags[0].partition("=")[0], _flags(command), n=1) if flags else []
+        command.error(message + (f"; did you mean {near[0]}?" if near else f"; see {command.prog} --help"))
+    parser.error(message + "; the command comes first, e.g. `python -m aggregate manifest --ravdess DIR` "
+                           "(python -m aggregate --help lists the commands)")
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    """The flags a parser takes, as its usage line lists them."""
+    return sorted(set(re.findall(r"(?<![\w-])--?[A-Za-z][\w-]*", parser.format_usage())))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,11 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", type=Path, default=DEFAULT_MANIFEST,
                        help=f"manifest to write (default: {DEFAULT_MANIFEST})")
     _add_policy_options(build)
-    build.add_argument("--split-seed", type=int, default=0,
+    build.add_argument("--split-seed", type=int, default=SplitConfig().seed,
                        help="seed of the speaker-disjoint 80/10/10 split written in the manifest's split column "
-                            "(default: 0; other strategies are chosen at training time)")
+                            "(default: %(default)s; other strategies are chosen at training time)")
     _add_output_options(build)
-    build.set_defaults(handler=_run_manifest)
+    build.set_defaults(command_parser=build, handler=_run_manifest)
 
     select = commands.add_parser(
         "select", help="keep part of a manifest (corpora, splits, speakers, a condition) as a manifest",
@@ -81,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                              "and/or/not, parentheses, + - * / %% between numbers; nothing else is read, nothing is "
                              "run (columns and the language: docs/manifest.md)")
     _add_output_options(select)
-    select.set_defaults(handler=_run_select)
+    select.set_defaults(command_parser=select, handler=_run_select)
 
     render = commands.add_parser(
         "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
@@ -106,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
                              "which must all see the corpus and output folders")
     render.add_argument("--scheduler", metavar="ADDRESS", help="the Dask scheduler, e.g. tcp://10.0.0.5:8786")
     _add_output_options(render)
-    render.set_defaults(handler=_run_render)
+    render.set_defaults(command_parser=render, handler=_run_render)
 
     verify = commands.add_parser(
         "verify", help="check a shards folder: checksums, shapes, values, ids, coverage of the manifest",
@@ -115,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
                     "shard or listed as failed. Exits 1 and names each problem if anything is wrong.")
     verify.add_argument("shards", type=Path, help="the shards folder")
     _add_output_options(verify)
-    verify.set_defaults(handler=_run_verify)
+    verify.set_defaults(command_parser=verify, handler=_run_verify)
 
     report = commands.add_parser(
         "report", help="write a data card: an offline HTML page with figures describing a manifest",
@@ -132,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="the report folder: new, empty, or one an earlier report wrote (it is replaced); "
                              "any other folder is refused")
     report.add_argument("--title", help="the page's title (default: 'Data card: ' and the input's name)")
-    report.set_defaults(handler=_run_report)
+    report.set_defaults(command_parser=report, handler=_run_report)
 
     demo = commands.add_parser(
         "demo", help="write the built-in demo corpora and run the pipeline on them",
@@ -145,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--shards", type=Path, default=Path("demo", "shards"),
                       help="the demo shards folder (default: demo/shards)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora (default: 0)")
-    demo.set_defaults(handler=_run_demo)
+    demo.set_defaults(command_parser=demo, handler=_run_demo)
     return parser
 
 
@@ -188,10 +212,10 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
         raise InputError(str(err)) from None
 
 
-def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
+def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = SplitConfig().seed,
                      tables: dict | None = None, out=None, synthetic: bool = False):
-    from .manifest import build_manifest, check_output, write_manifest
-    from .splits import SplitConfig
+    from .manifest.build import build_manifest
+    from .manifest.format import check_output, write_manifest
 
     check_output(output)  # before the slow part: a wrong -o fails at once
     manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
@@ -203,7 +227,8 @@ def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: b
 
 
 def _report_written(manifest, output: Path, out) -> None:
-    from .manifest import rejects_path, summarize
+    from .manifest.build import summarize
+    from .manifest.format import rejects_path
 
     print(summarize(manifest), file=out)
     print(f"\nwrote {output} ({len(manifest.clips)} clips) and {rejects_path(output)} "
@@ -211,7 +236,7 @@ def _report_written(manifest, output: Path, out) -> None:
 
 
 def _written_json(manifest, output: Path) -> dict:
-    from .manifest import rejects_path
+    from .manifest.format import rejects_path
 
     return {"manifest": str(output), "rejects": str(rejects_path(output)), "clips": len(manifest.clips),
             "rejected": len(manifest.rejects), "counts": manifest.meta["counts"]}
@@ -229,7 +254,7 @@ def _run_manifest(args: argparse.Namespace) -> int:
 
 
 def _run_select(args: argparse.Namespace) -> int:
-    from .select import Selection, select_file
+    from .manifest.select import Selection, select_file
 
     selection = Selection(tuple(args.corpus), tuple(args.split), tuple(args.speaker), args.max_duration, args.where)
     manifest = select_file(args.manifest, args.output, selection)
@@ -240,7 +265,7 @@ def _run_select(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .synth import write_demo_corpora
+    from .demo.corpora import write_demo_corpora
 
     print(f"writing the demo corpora to {args.dir}/ ...")
     demo = write_demo_corpora(args.dir, seed=args.seed)
@@ -249,11 +274,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True, synthetic=True)
 
     from .recipe import FeatureConfig
-    from .shards import ShardsFolder
+    from .shards.writing import ShardsFolderWriter
 
     jobs = os.cpu_count() or 1
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
-    ShardsFolder(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
+    ShardsFolderWriter(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
     storage = StorageConfig(shard_size=64)
     status = _render(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")
@@ -304,7 +329,7 @@ def _feature_config(changes: dict[str, str]):
 def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
             backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False,
             as_json: bool = False) -> int:
-    from .render import render_shards
+    from .render.run import render_shards
 
     result = render_shards(manifest, output, recipe, storage, jobs=jobs, roots=roots, backend=backend,
                            scheduler=scheduler, progress=progress, retry_failed=retry_failed)
@@ -312,7 +337,7 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
     print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
           f"({result.rendered} rendered now, {result.skipped} already complete)", file=out)
     if result.failed:
-        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}; "
+        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / INDEX_FILE}; "
               "restore them and run again with --retry-failed):", file=out)
         for item in result.failed[:10]:
             print(f"  {item['sample_id']} ({item['path']}): {item['reason']}", file=out)
@@ -341,7 +366,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    from .shards import verify_shards
+    from .shards.verify import verify_shards
 
     report = verify_shards(args.shards, progress=not args.quiet)
     out = _human(args)

@@ -1,4 +1,6 @@
-"""The Python examples in docs/ run as written, against the demo's outputs."""
+"""The Python examples in docs/ run as written, against the demo's outputs, the way a reader runs them:
+saved as a file and run with ``python example.py`` (``python -c`` would hide what only a file shows:
+processes spawned by the example import the file again)."""
 from __future__ import annotations
 
 import os
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregate.manifest import write_manifest
+from aggregate.manifest.format import write_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 OPTIONAL_FRAMEWORKS = ("torch", "datasets", "jax")
@@ -29,11 +31,31 @@ def demo_folder(demo_manifest, demo_shards, tmp_path_factory) -> Path:
 
 def test_there_are_examples_to_run():
     assert {name for name, _, _ in EXAMPLES} >= {"manifest.md", "shards.md"}
+    # at least one example that this project can run starts reader processes: the file-run test covers spawning
+    assert any(STARTS_PROCESSES.search(code) and "torch" not in code and "datasets" not in code
+               for _, _, code in EXAMPLES)
+
+
+# Reader processes (ds.batches(workers=2), a DataLoader's num_workers) are spawned on some or all systems.
+STARTS_PROCESSES = re.compile(r"\b(num_)?workers=(?!1\b)[1-9]\d*")
+MAIN_GUARD = 'if __name__ == "__main__":'
 
 
 @pytest.mark.parametrize("doc, number, code", EXAMPLES, ids=[f"{d}#{i}" for d, i, _ in EXAMPLES])
-def test_example_runs(demo_folder, doc, number, code):
-    result = subprocess.run([sys.executable, "-c", code], cwd=demo_folder, capture_output=True, text=True,
+def test_example_that_starts_processes_guards_its_work(doc, number, code):
+    """Spawned processes import the script again: without the guard they would start the work again, and
+    Python stops it (RuntimeError ... bootstrapping phase). Checked here too for the examples whose framework
+    (torch) this project does not install, so that they are not run below."""
+    if STARTS_PROCESSES.search(code):
+        assert MAIN_GUARD in code, f"{doc} example {number} starts processes outside `{MAIN_GUARD}`"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("doc, number, code", EXAMPLES, ids=[f"{d}#{i}" for d, i, _ in EXAMPLES])
+def test_example_runs(demo_folder, tmp_path, doc, number, code):
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], cwd=demo_folder, capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=str(PROJECT)))
     for optional in OPTIONAL_FRAMEWORKS:  # examples for frameworks this project does not install
         if f"No module named '{optional}'" in result.stderr:

@@ -27,8 +27,8 @@ import numpy as np
 
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
+from aggregate.manifest.split_config import SplitConfig
 from aggregate.owned import check_owned, listed_files, marker_text
-from aggregate.splits import SplitConfig
 
 from .metrics import evaluate
 from .names import DEFAULT_MODEL, MODEL_NAMES

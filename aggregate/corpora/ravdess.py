@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..emotions import LabelPolicy
-from .base import Candidate, Option, Parsed, demo_forger, find_root, has_subdirs, list_wavs
+from .base import Candidate, Option, Parsed, find_root, has_subdirs, list_wavs
 
-forge = demo_forger(__name__)  # the unit's demo forger, in ravdess_demo.py
+if TYPE_CHECKING:  # the policy asks the registry, which imports this unit
+    from .policy import LabelPolicy
+
 
 NAME = "ravdess"
 TITLE = "RAVDESS"
@@ -27,6 +29,7 @@ LICENSE = "CC BY-NC-SA 4.0"
 CITATION = ("Livingstone, S. R., & Russo, F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and Song (RAVDESS). PLoS ONE, 13(5), e0196391. https://doi.org/10.1371/journal.pone.0196391")
 EXPECTED = "a folder with Actor_01 ... Actor_24 subfolders (Audio_Speech_Actors_01-24.zip unpacked)"
 VOTED = False  # one acted emotion per clip
+NOISY = False  # studio recordings: the recipe leaves them as they are
 COLUMNS = {"statement": "string", "intensity": "string", "repetition": "Int8", "vocal_channel": "string"}
 OPTIONS = (
     Option("calm_as_neutral", False, "label RAVDESS 'calm' clips neutral instead of rejecting them"),

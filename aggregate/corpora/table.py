@@ -11,9 +11,10 @@ The table is a CSV or Parquet file (``.parquet``/``.pq``), one row per audio fil
 
 Each row becomes a candidate like those of the built-in corpora, so the same
 header probing, label policy, rejects and splits apply. A table that cannot be
-read, lacks a column or has an unusable ``path``, ``speaker`` or ``gender`` cell
-stops the build with one line naming the table, the line and what to fix; a row
-whose labels or votes are unusable is rejected with a reason.
+read, lacks a column or has an unusable ``path`` or ``gender`` cell stops the build
+with one line naming the table, the line and what to fix; a row without a speaker,
+or whose labels or votes are unusable, is rejected with a reason naming its line.
+A CSV may separate its cells with commas, semicolons or tabs (``_delimiter``).
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..emotions import EMOTIONS
 from ..errors import InputError
+from ..vocabulary import EMOTIONS
 from . import CORPORA
 from .base import Candidate, Parsed, whole_number
 
 LABEL_FORMS = ("emotion", "labels", "votes_<emotion>")
+DELIMITERS = (",", ";", "\t")  # a CSV's; spreadsheets in many locales save semicolons
 GENDERS = {"female": "female", "f": "female", "male": "male", "m": "male", "": None}
 _SAFE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
@@ -63,7 +65,8 @@ def read(name: str, path: Path | str) -> Table:
                           "expected a CSV or Parquet table (see docs/adding-a-corpus.md)")
     parquet = given.suffix.lower() in (".parquet", ".pq")
     try:
-        frame = pd.read_parquet(given) if parquet else pd.read_csv(given, dtype=str, keep_default_na=False)
+        frame = pd.read_parquet(given) if parquet else pd.read_csv(given, dtype=str, keep_default_na=False,
+                                                                   sep=_delimiter(given))
     except (ValueError, OSError, UnicodeDecodeError, ImportError) as err:
         kind = "Parquet" if parquet else "CSV"
         raise InputError(f"table {name}: cannot read {given} as {kind} ({' '.join(str(err).split())})") from None
@@ -74,12 +77,27 @@ def read(name: str, path: Path | str) -> Table:
     return table
 
 
+def _delimiter(path: Path) -> str:
+    """The CSV's delimiter: a comma, or the semicolon or tab that a spreadsheet may have saved, whichever
+    splits the header into cells that include path and speaker (a comma when none does: the column check says so)."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+            header = handle.readline()
+    except OSError:
+        return ","  # pandas reports the file as unreadable
+    for delimiter in DELIMITERS:
+        if {"path", "speaker"} <= {cell.strip().strip('"') for cell in header.split(delimiter)}:
+            return delimiter
+    return ","
+
+
 def _check_columns(table: Table) -> None:
     columns = list(table.rows.columns)
     for needed in ("path", "speaker"):
         if needed not in columns:
             raise InputError(f"table {table.name}: {table.path} has no column {needed!r} (columns: "
-                              f"{', '.join(columns) or 'none'}); see docs/adding-a-corpus.md")
+                              f"{', '.join(columns) or 'none'}); the first line names the columns, separated by "
+                              "commas (or semicolons or tabs); see docs/adding-a-corpus.md")
     votes = [c for c in columns if c.startswith("votes_")]
     for column in votes:
         if column[len("votes_"):] not in EMOTIONS:
@@ -132,20 +150,27 @@ def _id_path(folder: Path, path: Path) -> str:
 def _candidate(table: Table, row: dict, path: Path, i: int, sample_id: str) -> Candidate:
     where = table.where(i)
     speaker = row["speaker"].strip()
-    if not speaker:
-        raise InputError(f"table {table.name}: {table.folder / where}: empty speaker; every row needs one "
-                          "(the splits keep a speaker's clips together)")
     gender = row.get("gender", "").strip().lower()
     if gender not in GENDERS:
         raise InputError(f"table {table.name}: {table.folder / where}: gender {row['gender']!r} is not "
                           "female, male, f, m or empty")
-    clip = Candidate(path, sample_id=sample_id, speaker=f"{table.name}:{speaker}", gender=GENDERS[gender])
+    clip = Candidate(path, sample_id=sample_id, speaker=f"{table.name}:{speaker}" if speaker else None,
+                     gender=GENDERS[gender])
     if not path.is_file():
         clip.reject, clip.detail = "missing", f"{where}: no file at {path}"
+    elif not speaker:
+        clip.reject, clip.detail = "no_speaker", f"{where}: empty speaker cell; give the speaker's id"
     elif "emotion" in row:
         clip.acted = row["emotion"].strip().lower()
+        if clip.acted not in EMOTIONS:
+            what = f"emotion {row['emotion'].strip()!r} is not" if clip.acted else "empty emotion cell: give"
+            clip.reject, clip.detail = "label_outside_vocabulary", f"{where}: {what} one of the seven ({', '.join(EMOTIONS)})"
     elif "labels" in row:
         clip.labels = tuple(w.strip().lower() for w in row["labels"].split("|") if w.strip())
+        outside = [w for w in clip.labels if w not in EMOTIONS]
+        if outside or not clip.labels:
+            what = f"label {outside[0]!r} is not" if outside else "empty labels cell: give"
+            clip.reject, clip.detail = "label_outside_vocabulary", f"{where}: {what} one of the seven ({', '.join(EMOTIONS)})"
     else:
         problem = _votes(clip, row, where)
         if problem:
