@@ -143,12 +143,26 @@ class ShardsFolder:
         return read_manifest(path)
 
     def columns(self, name: str) -> dict:
-        """A shard's per-sample columns (labels, vote fractions, ids, speakers, corpora, splits)."""
-        return self._read(name, h5.read_columns)
+        """A shard's per-sample columns (labels, vote fractions, ids, speakers, corpora, splits), its layout checked."""
+        return self._read(name, lambda path: h5.read_columns(path, self.expected_layout(name)))
 
     def open_shard(self, name: str):
-        """An open h5py handle on one shard: open it in the thread or process that reads it."""
-        return self._read(name, h5.open_file)
+        """An open h5py handle on one shard, its layout checked: open it in the thread or process that reads it."""
+        return self._read(name, lambda path: h5.open_file(path, self.expected_layout(name)))
+
+    def expected_layout(self, name: str) -> dict:
+        """What the index says a shard holds: its samples, the features' shape and dtype."""
+        samples = next(s["samples"] for s in self.index["shards"] if s["name"] == name)
+        return {"samples": samples, "shape": tuple(self.shape), "dtype": self.storage.dtype}
+
+    def check_features(self, name: str, features) -> None:
+        """Refuse features just read from shard ``name`` that are not finite values in the recipe's range."""
+        if not hasattr(self, "_range"):
+            self._range = (self.recipe.scale_min, self.recipe.scale_max)
+        try:
+            h5.check_values(features, self.path / name, *self._range)
+        except h5.ShardLayoutError as err:
+            raise InputError(str(err)) from None
 
     def features_of(self, sample_ids) -> dict:
         """sample_id -> float32 features, for a few samples (examples, predictions)."""
@@ -164,12 +178,15 @@ class ShardsFolder:
                 features = h5.features_of(handle)
                 for row, sample_id in sorted(items):
                     out[sample_id] = features[row].astype(np.float32)
+                    self.check_features(shard, out[sample_id])
         return out
 
     def _read(self, name: str, how):
         path = self.shard_path(name)
         try:
             result = how(path)
+        except h5.ShardLayoutError as err:
+            raise InputError(str(err)) from None
         except (OSError, KeyError) as err:
             raise InputError(f"{path} cannot be read as a shard ({err}); run "
                              f"`python -m aggregate verify {self.path}` and re-render") from None
