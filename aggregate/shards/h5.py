@@ -12,7 +12,9 @@ The only module that knows the dataset names. A shard opens with plain h5py::
 """
 from __future__ import annotations
 
+import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +53,17 @@ class ShardWriter:
 
     def __init__(self, tmp: str, rows: int, recipe: FeatureConfig, storage: StorageConfig):
         self._recipe, self._storage = recipe, storage
-        self._file = h5py.File(tmp, "w")
+        # HDF5 writes through a Python file object (h5py's fileobj driver), not its own: after a failed
+        # write (a full disk) ``abandon`` makes that object drop what HDF5 still holds, so that closing
+        # cannot fail too. Through HDF5's own driver the close failed again, and the process segfaulted
+        # at exit trying once more to flush it (issue 17).
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._sink = _Sink(os.fdopen(os.open(tmp, flags, 0o666), "r+b", buffering=0))
+        try:
+            self._file = h5py.File(self._sink, "w")
+        except BaseException:
+            self._sink.abandon()
+            raise
         try:
             # One chunk per sample: random reads touch one chunk. (HDF5 refuses chunks in an empty
             # dataset: a shard whose every clip failed has none.)
@@ -59,7 +71,7 @@ class ShardWriter:
                 "features", shape=(rows, *recipe.shape), dtype=storage.dtype,
                 chunks=(1, *recipe.shape) if rows else None, compression=storage.h5_compression if rows else None)
         except BaseException:
-            self._file.close()
+            self.abandon()
             raise
 
     def write_rows(self, start: int, features: np.ndarray) -> None:
@@ -91,7 +103,60 @@ class ShardWriter:
         self.close()
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        finally:
+            self._sink.raw.close()
+
+    def abandon(self) -> None:
+        """Close the file after a failed write, or to drop it: nothing more reaches the disk (the caller
+        deletes the temporary file), and nothing is left open for HDF5 to flush at exit."""
+        self._sink.abandon()
+        try:
+            self._file.close()
+        except (OSError, RuntimeError, ValueError):  # nothing to save: it is being deleted
+            pass
+
+
+class _Sink(io.RawIOBase):
+    """The file HDF5 writes a shard through; ``abandon`` turns it into a sink that accepts and drops
+    every write, once the shard is being thrown away."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self.raw, self.abandoned = raw, False
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.raw.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return 0 if self.abandoned else self.raw.readinto(buffer)
+
+    def write(self, data) -> int:
+        return len(data) if self.abandoned else self.raw.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0 if self.abandoned else self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return 0 if self.abandoned else self.raw.tell()
+
+    def truncate(self, size=None) -> int:
+        return 0 if self.abandoned else self.raw.truncate(size)
+
+    def flush(self) -> None:
+        if not self.abandoned:
+            self.raw.flush()
 
 
 def open_file(path: Path, expect: dict | None = None) -> h5py.File:

@@ -181,6 +181,7 @@ class ShardDraft:
         try:
             self._writer.write_rows(start, features)
         except OSError as err:
+            self.discard()  # at once: nothing half-written stays, and HDF5 holds nothing it could flush later
             raise _write_error(self.path, err) from None
 
     def finish(self, columns: h5.ShardColumns, failed: list[dict]) -> None:
@@ -196,8 +197,9 @@ class ShardDraft:
         _write(checksum, lambda tmp: Path(tmp).write_text(digest + "\n"))
 
     def discard(self) -> None:
-        """Close and delete the temporary file (nothing, once finished)."""
-        self._writer.close()
+        """Drop the shard: its file closed without writing anything more, the temporary file deleted
+        (nothing, once finished)."""
+        self._writer.abandon()
         Path(self._tmp).unlink(missing_ok=True)
 
 
