@@ -206,6 +206,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 def test_a_second_writer_of_a_run_folder_is_refused_naming_the_first(tmp_path):
     out = tmp_path / "run"
     first = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True,
@@ -223,6 +224,7 @@ def test_a_second_writer_of_a_run_folder_is_refused_naming_the_first(tmp_path):
     assert RunFolder.open(out, need=()).files[RunFolder.BASELINE_REPORT]
 
 
+@pytest.mark.slow
 def test_a_second_benchmark_into_one_folder_is_refused(tmp_path):
     from train.benchmark import claim_folder
 

@@ -20,6 +20,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           env=dict(os.environ, PYTHONPATH=str(PROJECT)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["manifest on a missing folder", "verify a half-rendered folder",
                                   "verify a folder with a broken index", "select with a bad condition",
                                   "render a missing manifest"])

@@ -46,6 +46,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES)
 def test_a_hand_edited_manifest_is_refused_before_render_writes(small_manifest, tmp_path, case):
     change, why = CASES[case]
