@@ -124,11 +124,12 @@ class ShardsFolderWriter(ShardsFolder):
             return False  # changed since it was written: render it again
         try:
             ids, config_hash, failed = h5.read_header(path)
-        except (OSError, KeyError, ValueError):
+            failed_ids = [f["sample_id"] for f in failed]  # a forged attribute (not a list of records): redo it
+        except (OSError, KeyError, ValueError, TypeError):
             return False
         if retry_failed and failed:
             return False
-        return config_hash == recipe_hash and sorted(ids + [f["sample_id"] for f in failed]) == sorted(planned_ids)
+        return config_hash == recipe_hash and sorted(ids + failed_ids) == sorted(planned_ids)
 
     def start_shard(self, number: int, rows: int, recipe: FeatureConfig, storage: StorageConfig) -> ShardDraft:
         """A shard of ``rows`` samples to write while it renders; see ``ShardDraft``."""
