@@ -109,3 +109,21 @@ def test_a_shard_that_reads_another_file_of_the_receiver_is_refused(reference, t
         ds = ShardDataset(out, split=None)
         [ds[i] for i in range(len(ds))]
     assert any("not a dataset stored in the shard itself" in p for p in verify_shards(out, progress=False).problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("change, why", [(flip_label, None), (lambda f: f["labels"].__setitem__((0, 0), 2), "labels hold"),
+                                          (replace_dataset("features", lambda x: (x * 100).astype(np.int8)),
+                                           "features holds int8")])
+def test_train_baseline_refuses_a_resealed_shard_of_the_wrong_kind(demo_shards, tmp_path, change, why):
+    from helpers import run_module
+
+    out = edited(demo_shards, tmp_path, change, name="shard-00000.h5")
+    result = run_module("train", "baseline", "--shards", str(out), "--out", str(tmp_path / "run"), cwd=tmp_path)
+    if why is None:  # a flipped 0/1 label is a valid shard: only verify, against the manifest copy, can tell
+        assert any("has labels" in p for p in verify_shards(out, progress=False).problems)
+        return
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert lines[-1].startswith("error: ") and "shard-00000.h5" in lines[-1] and why in lines[-1]
+    assert not (tmp_path / "run").exists()
