@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -129,7 +130,11 @@ class RunFolder:
 
     def save_model(self, model) -> Path:
         """Save a Keras model whole or not at all (Keras wants a name ending in .keras, even for the temporary)."""
-        tmp = self.path / f".{self.MODEL}.tmp.keras"
+        # A new name each time, created with O_EXCL and O_NOFOLLOW (mkstemp): Keras then writes into
+        # a file this process just made, never through a link or over a file already there.
+        handle, name = tempfile.mkstemp(dir=self.path, prefix=f".{self.MODEL}.", suffix=".tmp.keras")
+        os.close(handle)
+        tmp = Path(name)
         try:
             model.save(tmp)
             os.replace(tmp, self.path / self.MODEL)
