@@ -24,6 +24,16 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return run_module("aggregate", *args, cwd=cwd)
 
 
+def one_error_line(result: subprocess.CompletedProcess, *words: str) -> str:
+    """The one line a refused command printed (exit status 2, ``error: ...``, no traceback), holding ``words``."""
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
 def write_wav(path: Path, seconds: float = 0.5, rate: int = 16000, channels: int = 1) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * rate)) / rate

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..vocabulary import SPLITS
 from .split_config import SplitError
 
 
@@ -42,7 +43,7 @@ def aligned(clips: pd.DataFrame, split) -> np.ndarray:
     return values
 
 
-def require_nonempty(split: pd.Series, needed=("train", "val")) -> None:
+def require_nonempty(split: pd.Series, needed=SPLITS[:2]) -> None:
     """Raise SplitError if any of the ``needed`` splits has no clips."""
     for name in needed:
         if not (split == name).any():

@@ -29,16 +29,28 @@ class Chunk:
     clips: list[tuple]  # (sample_id, absolute audio path, corpus, bytes, SHA-256 recorded in the manifest)
 
 
-def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: bool = False):
-    """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure}).
-    ``local_worker``: this runs in a worker process of this machine's pool, which ends with its parent."""
+def start_local_worker() -> None:
+    """First thing a worker of this machine's pool runs (loky's initializer): it ignores Ctrl-C (the
+    render process stops the pool itself; a worker interrupted would only print a traceback), ends
+    with the render process, and keeps the memory it frees."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent()
+    keep_freed_memory()
+
+
+def warm_up() -> None:
+    """A worker's first task: import the recipe's numerics (scipy, soxr, soundfile: about half a
+    second) while the render process reads the manifest."""
+    from ..recipe import decode, logmel  # noqa: F401
+
+
+def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str):
+    """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure})."""
     # Here, not at the top: the render process imports this module for ``Chunk`` and never runs
     # the recipe, whose scipy imports cost it 0.2-0.3 s.
     from ..recipe import DecodeError, render_clip
 
-    keep_freed_memory()
-    if local_worker:
-        exit_with_parent()
+    keep_freed_memory()  # in every kind of worker: a Dask worker's too
     features, failed = {}, {}
     # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
     # matrix product sums in another order, which would make shards depend on the machine.

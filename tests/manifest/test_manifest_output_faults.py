@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import pyarrow.parquet as pq
 import pytest
 from helpers import cli as run_cli
@@ -18,10 +19,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def one_error_line(result: subprocess.CompletedProcess, *words: str) -> None:
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    for word in words:
-        assert word in result.stderr
+    """helpers.one_error_line, and nothing else written: stdout empty, stderr that one line."""
+    helpers.one_error_line(result, *words)
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stdout + result.stderr
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from helpers import cli as run_cli
 from aggregate.corpora import CORPORA
 from aggregate.errors import InputError
 from aggregate.files import sha256_of
-from aggregate.manifest.format import read_manifest, rejects_path, write_manifest
+from aggregate.manifest.format import read_manifest, rejects_path
 from aggregate.manifest.select import Selection, select_file
 from aggregate.render.run import render_shards
 from aggregate.report import build_report
@@ -20,11 +20,6 @@ from aggregate.shards.storage import StorageConfig
 from aggregate.shards.verify import verify_shards
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def source(demo_manifest, tmp_path_factory) -> Path:
-    return write_manifest(demo_manifest, tmp_path_factory.mktemp("select") / "demo.parquet")
 
 
 @pytest.mark.slow

@@ -15,15 +15,10 @@ import pytest
 from helpers import cli
 
 from aggregate.errors import InputError
-from aggregate.manifest.format import read_manifest, write_manifest
+from aggregate.manifest.format import read_manifest
 from aggregate.manifest.where import MAX_DEPTH, MAX_LENGTH, MAX_NODES, where_mask
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def source(demo_manifest, tmp_path_factory) -> Path:
-    return write_manifest(demo_manifest, tmp_path_factory.mktemp("where") / "demo.parquet")
 
 
 @pytest.mark.slow

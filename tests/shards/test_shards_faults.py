@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import cli
+from helpers import cli, one_error_line
 
 from aggregate.errors import InputError
 from aggregate.render.run import render_shards
@@ -26,14 +26,6 @@ from aggregate.shards.writing import ShardsFolderWriter
 
 PROJECT = Path(__file__).resolve().parents[2]
 EIGHT = StorageConfig(shard_size=8)
-
-
-def one_error_line(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
 
 
 def flip_byte(path: Path, offset: int = -100) -> None:
@@ -174,7 +166,7 @@ def test_ctrl_c_stops_the_workers_and_keeps_nothing_half_written(small_manifest,
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C at a terminal: the whole group gets it
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
-    assert stderr.strip().startswith("interrupted:"), stderr
+    assert stderr.strip().startswith("interrupted:") and len(stderr.strip().splitlines()) == 1, stderr
     assert not any(_alive(w) for w in workers), "workers outlived their render"
     assert not list(out.glob(".*.tmp")) and not (out / "index.json").exists()
 

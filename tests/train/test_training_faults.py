@@ -10,18 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import run_module
+from helpers import one_error_line, run_module
 
 from aggregate.errors import InputError
 
 pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
-
-
-def one_error_line(result) -> str:
-    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 def users_folder(path: Path) -> Path:
