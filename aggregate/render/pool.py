@@ -8,6 +8,7 @@ them in row order, so the bytes of a shard depend on none of this.
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import warnings
@@ -40,7 +41,8 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
             stack.enter_context(_dask_client(scheduler))
             stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
         else:
-            stack.enter_context(parallel_config(backend="loky", n_jobs=jobs, initializer=start_local_worker))
+            stack.enter_context(parallel_config(backend="loky", n_jobs=jobs, initializer=start_local_worker,
+                                                initargs=(os.getpid(),)))
         local = backend == "loky" and jobs > 1
         # batch_size=1: the chunks are sized already (render.chunk_size); joblib must not group them.
         parallel = stack.enter_context(Parallel(batch_size=1, pre_dispatch=f"{IN_FLIGHT_PER_WORKER}*n_jobs",
