@@ -1,4 +1,5 @@
 import os
+import sys
 
 # One BLAS thread, set before numpy loads. The render computes with one anyway (threadpoolctl: shards must
 # not depend on the machine), and OpenBLAS's idle helper threads would otherwise spin for about 0.1 s after
@@ -7,7 +8,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from .cli import main  # noqa: E402
-from .errors import end_process  # noqa: E402
 
 if __name__ == "__main__":  # not when a spawned worker process imports this module
-    end_process(main())
+    sys.exit(main())

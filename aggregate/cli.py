@@ -15,10 +15,11 @@ from pathlib import Path
 
 from . import __version__
 from .corpora import CORPORA, OPTIONS
-from .emotions import LabelPolicy, option_key
+from .corpora.base import option_key
+from .corpora.policy import LabelPolicy
 from .errors import InputError, run_command
 from .options import add_options, from_options
-from .storage import StorageConfig
+from .shards.storage import StorageConfig
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
@@ -96,10 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     select.add_argument("--speaker", action="append", default=[], metavar="ID",
                         help="keep this speaker, e.g. ravdess:01 (repeatable)")
     select.add_argument("--max-duration", type=float, metavar="SECONDS", help="keep clips at most this long")
-    select.add_argument("--where", metavar="EXPRESSION",
-                        help="keep the rows where this pandas query holds, e.g. \"n_labels > 1 and gender == 'female'\" "
-                             "(columns: docs/manifest.md)")
-    select.add_argument("--json", action="store_true", help="print one JSON object on stdout (text goes to stderr)")
+    select.add_argument("--where", metavar="CONDITION",
+                        help="keep the rows where this condition holds, e.g. \"n_labels > 1 and gender == 'female'\": "
+                             "columns, numbers, 'strings', true/false, == != < <= > >=, in [...], not in [...], "
+                             "and/or/not, parentheses, + - * / %% between numbers; nothing else is read, nothing is "
+                             "run (columns and the language: docs/manifest.md)")
+    _add_output_options(select)
     select.set_defaults(command_parser=select, handler=_run_select)
 
     render = commands.add_parser(
@@ -211,8 +214,9 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
 
 def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
                      tables: dict | None = None, out=None, synthetic: bool = False):
-    from .manifest import build_manifest, check_output, write_manifest
-    from .splits import SplitConfig
+    from .manifest.build import build_manifest
+    from .manifest.format import check_output, write_manifest
+    from .manifest.splits import SplitConfig
 
     check_output(output)  # before the slow part: a wrong -o fails at once
     manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
@@ -224,7 +228,8 @@ def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: b
 
 
 def _report_written(manifest, output: Path, out) -> None:
-    from .manifest import rejects_path, summarize
+    from .manifest.build import summarize
+    from .manifest.format import rejects_path
 
     print(summarize(manifest), file=out)
     print(f"\nwrote {output} ({len(manifest.clips)} clips) and {rejects_path(output)} "
@@ -232,7 +237,7 @@ def _report_written(manifest, output: Path, out) -> None:
 
 
 def _written_json(manifest, output: Path) -> dict:
-    from .manifest import rejects_path
+    from .manifest.format import rejects_path
 
     return {"manifest": str(output), "rejects": str(rejects_path(output)), "clips": len(manifest.clips),
             "rejected": len(manifest.rejects), "counts": manifest.meta["counts"]}
@@ -250,7 +255,7 @@ def _run_manifest(args: argparse.Namespace) -> int:
 
 
 def _run_select(args: argparse.Namespace) -> int:
-    from .select import Selection, select_file
+    from .manifest.select import Selection, select_file
 
     selection = Selection(tuple(args.corpus), tuple(args.split), tuple(args.speaker), args.max_duration, args.where)
     manifest = select_file(args.manifest, args.output, selection)
@@ -261,7 +266,7 @@ def _run_select(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .synth import write_demo_corpora
+    from .demo.corpora import write_demo_corpora
 
     print(f"writing the demo corpora to {args.dir}/ ...")
     demo = write_demo_corpora(args.dir, seed=args.seed)
@@ -270,11 +275,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True, synthetic=True)
 
     from .recipe import FeatureConfig
-    from .shards import ShardsFolder
+    from .shards.writing import ShardsFolderWriter
 
     jobs = os.cpu_count() or 1
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
-    ShardsFolder(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
+    ShardsFolderWriter(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
     storage = StorageConfig(shard_size=64)
     status = _render(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")
@@ -325,7 +330,7 @@ def _feature_config(changes: dict[str, str]):
 def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
             backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False,
             as_json: bool = False) -> int:
-    from .render import render_shards
+    from .render.run import render_shards
 
     result = render_shards(manifest, output, recipe, storage, jobs=jobs, roots=roots, backend=backend,
                            scheduler=scheduler, progress=progress, retry_failed=retry_failed)
@@ -362,7 +367,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_verify(args: argparse.Namespace) -> int:
-    from .shards import verify_shards
+    from .shards.verify import verify_shards
 
     report = verify_shards(args.shards, progress=not args.quiet)
     out = _human(args)

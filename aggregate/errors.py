@@ -1,12 +1,10 @@
-"""The one exception type for bad input a user can fix, and how the command line reports it and ends.
+"""The one exception type for bad input a user can fix, and how the command line reports it.
 
 Its message names the file and says what to do; the command line prints it
 on one line and exits non-zero, without a traceback.
 """
-import atexit
 import os
 import sys
-import threading
 
 # What a process killed by SIGPIPE reports (128 + 13): the status a shell expects from `cmd | head`.
 EXIT_BROKEN_PIPE = 141
@@ -14,6 +12,15 @@ EXIT_BROKEN_PIPE = 141
 
 class InputError(Exception):
     pass
+
+
+class DecodeError(InputError):
+    """A clip that cannot become features (unreadable, empty, non-finite); the message names the file,
+    ``why`` says what is wrong without it (for records that must not hold this machine's paths)."""
+
+    def __init__(self, path, why: str):
+        super().__init__(f"{path}: {why}")
+        self.why = why
 
 
 def run_command(handler, args) -> int:
@@ -34,29 +41,3 @@ def run_command(handler, args) -> int:
         # Python's own flush at exit does not fail again and print "Exception ignored".
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-
-
-def end_process(status: int):
-    """End ``python -m aggregate`` with ``status``, without the interpreter's teardown when nothing is left to finish.
-
-    Python's teardown frees pandas, pyarrow, h5py and numpy one object at a time: 0.15-0.2 s,
-    as long as rendering 20 clips, for memory the OS takes back at once. When every thread but
-    this one is done and no HDF5 file is open, the teardown has nothing left to do for us: the
-    atexit handlers run, the standard streams are flushed, and the process ends. Otherwise it
-    exits the usual way.
-    """
-    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if busy or _hdf5_files_open():
-        sys.exit(status)
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a reader gone away, or a closed stream: nothing more can reach it
-            pass
-    os._exit(status)
-
-
-def _hdf5_files_open() -> bool:
-    h5py = sys.modules.get("h5py")
-    return h5py is not None and h5py.h5f.get_obj_count(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE) > 0

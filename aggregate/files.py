@@ -4,9 +4,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
+
+from .errors import InputError
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
@@ -33,19 +36,55 @@ def atomic_write_all(files: list[tuple[Path, Callable[[str], None]]]) -> None:
         raise
 
 
+# Creating a file never follows a symbolic link and never opens one that is already there: a folder
+# received from someone else may hold `.render.lock -> ~/precious.txt` (docs/trust.md).
+CREATE_NEW = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def temporary_beside(path: Path) -> str:
-    """A new empty file beside ``path``, named ``.<name>.*.tmp``, for a writer that renames it into place."""
+    """A new empty file beside ``path``, named ``.<name>.*.tmp``, for a writer that renames it into place
+    (mkstemp creates it with O_EXCL and O_NOFOLLOW: never through a link, never an existing file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    refuse_link(path.parent)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     return tmp
 
 
+def refuse_link(path: Path, what: str = "folder") -> None:
+    """Refuse a path that is a symbolic link before the tool writes through it."""
+    if os.path.islink(path):
+        raise InputError(f"{path} is a symbolic link; this tool writes only into real {what}s it can check "
+                         f"(pass the {what} it points to, or another one)")
+
+
+def open_own_file(path: Path) -> int:
+    """A file the tool keeps in its folder and writes in place (the render lock), opened read-write and
+    created if absent, never through a symbolic link, and refused unless it is a plain file with one
+    name (a hard link to another file would be truncated too)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as err:
+        if os.path.islink(path):
+            raise InputError(f"{path} is a symbolic link; the tool never writes through one: remove it "
+                             "and run the command again") from None
+        raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise InputError(f"{path} is not a plain file of its own (a link or a special file); the tool never "
+                         "writes through one: remove it and run the command again")
+    return fd
+
+
 def make_durable(tmp: str) -> None:
     """Ready a written temporary file for its rename: readable as any output, and on disk."""
-    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
-    with open(tmp, "rb") as written:
-        os.fsync(written.fileno())  # the rename must not reach the disk before the data
+    fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp makes 0600; shared outputs must stay readable
+        os.fsync(fd)  # the rename must not reach the disk before the data
+    finally:
+        os.close(fd)
 
 
 def atomic_write_json(path: Path, data: dict) -> None:

@@ -1,8 +1,11 @@
-"""Folders the tool owns: a marker file lists what the tool wrote there, so that replacing a
-folder removes only those files, and anything else in it makes the tool refuse the folder.
+"""Folders the tool owns: a marker file lists what the tool wrote there, with each file's SHA-256,
+so that replacing a folder removes only files whose bytes are still those it wrote; anything else
+in it (a file not listed, a listed file edited since, a file listed without a checksum, a link)
+makes the tool refuse the folder, naming the file. A marker proves only what still matches it: one
+copied from another run lists checksums the user's own files do not have.
 
 Used by the report folder (``aggregate.report.folder``) and the run folder (``train.run_folder``);
-the shards folder knows its own file names (``aggregate.shards.folder``).
+the shards folder knows its own file names (``aggregate.vocabulary``).
 """
 from __future__ import annotations
 
@@ -10,6 +13,15 @@ import json
 from pathlib import Path
 
 from .errors import InputError
+from .files import sha256_of
+
+# The files that make a folder another command's: no output of another command may land inside it
+# (a manifest written over a shards folder's copy breaks that folder).
+OWNER_FILES = {".aggregate-run": "a run folder (python -m train)",
+               ".aggregate-report": "a report folder (python -m aggregate report)",
+               ".aggregate-benchmark": "a benchmark folder (python -m train benchmark)",
+               ".render.lock": "a shards folder (python -m aggregate render)",
+               "index.json+manifest.parquet": "a shards folder (python -m aggregate render)"}
 
 
 def listed_files(folder: Path, marker: str, writer: str) -> dict[str, str | None] | None:
@@ -62,4 +74,21 @@ def check_owned(folder: Path, marker: str, writer: str, option: str,
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise InputError(f"{folder} holds files `{writer}` did not write ({shown}); move them out of it "
                          f"or choose another folder for {option}")
+    for p in entries:
+        if p.name in listed and p.is_file() and (listed[p.name] is None or sha256_of(p) != listed[p.name]):
+            why = "has no checksum in" if listed[p.name] is None else "no longer matches the checksum in"
+            raise InputError(f"{p} {why} {marker}: it is not a file `{writer}` wrote, or it was edited since "
+                             f"(or left by an interrupted run); it is kept: move it out of {folder} or choose "
+                             f"another folder for {option}")
     return listed
+
+
+def check_not_inside_owned(path: Path, option: str, allowed: tuple[str, ...] = ()) -> None:
+    """Refuse an output ``path`` inside a folder another command owns (its marker files, OWNER_FILES):
+    ``select -o SHARDS/manifest.parquet`` would replace a shards folder's copy and break the folder.
+    ``allowed``: owner files of folders this output may live in (a benchmark's runs)."""
+    for parent in Path(path).absolute().parents:
+        for name, what in OWNER_FILES.items():
+            if name not in allowed and all((parent / part).is_file() for part in name.split("+")):
+                raise InputError(f"{option} {path}: {parent} is {what}, and only that command writes there; "
+                                 "pass a path outside it")

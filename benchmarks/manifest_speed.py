@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate.corpora.crema_d_demo import write_crema_d
-from aggregate.corpora.iemocap_demo import write_iemocap
-from aggregate.corpora.ravdess_demo import write_ravdess
-from aggregate.corpora.tess_demo import TESS_DIR, write_tess
-from aggregate.manifest import build_manifest, write_manifest
+from aggregate.demo.crema_d import write_crema_d
+from aggregate.demo.iemocap import write_iemocap
+from aggregate.demo.ravdess import write_ravdess
+from aggregate.demo.tess import TESS_DIR, write_tess
+from aggregate.manifest.build import build_manifest
+from aggregate.manifest.format import write_manifest
 
 
 def write_full_size(out: Path, seconds_scale: float) -> dict[str, Path]:

@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
-from aggregate.synth import write_demo_corpora  # noqa: E402
+from aggregate.demo.corpora import write_demo_corpora  # noqa: E402
+from aggregate.manifest.build import build_manifest  # noqa: E402
+from aggregate.manifest.format import write_manifest
 
 
 def main() -> None:

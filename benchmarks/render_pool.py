@@ -28,13 +28,14 @@ from pathlib import Path  # noqa: E402
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
+from aggregate.demo.corpora import write_demo_corpora  # noqa: E402
+from aggregate.manifest.build import build_manifest  # noqa: E402
+from aggregate.manifest.format import write_manifest
 from aggregate.recipe import FeatureConfig, render_clip  # noqa: E402
 from aggregate.recipe.reference import seed_chain  # noqa: E402
-from aggregate.manifest import build_manifest, write_manifest  # noqa: E402
-from aggregate.render import render_shards  # noqa: E402
+from aggregate.render.run import render_shards  # noqa: E402
 from aggregate.shards import ShardsFolder  # noqa: E402
-from aggregate.storage import StorageConfig  # noqa: E402
-from aggregate.synth import write_demo_corpora  # noqa: E402
+from aggregate.shards.storage import StorageConfig  # noqa: E402
 
 
 def main() -> None:

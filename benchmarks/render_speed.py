@@ -10,7 +10,7 @@ BLAS/FFT thread, as a worker of the pool would be:
   fast   aggregate.render.render_clip
 
 Each malloc mode runs in a fresh process: "default" is glibc as it comes, "tuned"
-calls ``aggregate.worker.keep_freed_memory()`` first (as a pool initializer would);
+calls ``aggregate.render.worker.keep_freed_memory()`` first (as a pool initializer would);
 it helps both chains. Figures are printed, not asserted.
 
     python benchmarks/render_speed.py --clips 40 --repeat 3
@@ -73,7 +73,7 @@ def write_clips(folder: Path, n_clips: int, seed: int) -> list[tuple[str, str]]:
 def run_worker(clips_file: str, malloc: str, repeat: int) -> dict:
     from aggregate.recipe import FeatureConfig, render_clip
     from aggregate.recipe.reference import seed_chain
-    from aggregate.worker import keep_freed_memory
+    from aggregate.render.worker import keep_freed_memory
 
     if malloc == "tuned" and not keep_freed_memory():
         return {"error": "keep_freed_memory() is a no-op here (not glibc)"}

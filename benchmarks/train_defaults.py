@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate.splits import SplitConfig
+from aggregate.manifest.splits import SplitConfig
 from train.benchmark import FIGURES, _run, claim_folder
 from train.run import TrainOptions
 

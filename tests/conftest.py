@@ -18,14 +18,14 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory):
     """The synthetic demo corpora, written once per test session."""
-    from aggregate.synth import write_demo_corpora
+    from aggregate.demo.corpora import write_demo_corpora
 
     return write_demo_corpora(tmp_path_factory.mktemp("demo"), seed=0)
 
 
 @pytest.fixture(scope="session")
 def demo_manifest(demo):
-    from aggregate.manifest import build_manifest
+    from aggregate.manifest.build import build_manifest
 
     return build_manifest(demo.roots, progress=False)
 
@@ -33,9 +33,9 @@ def demo_manifest(demo):
 @pytest.fixture(scope="session")
 def demo_shards(demo_manifest, tmp_path_factory):
     """The demo manifest rendered into shards (the default feature config)."""
-    from aggregate.manifest import write_manifest
-    from aggregate.render import render_shards
-    from aggregate.storage import StorageConfig
+    from aggregate.manifest.format import write_manifest
+    from aggregate.render.run import render_shards
+    from aggregate.shards.storage import StorageConfig
 
     folder = tmp_path_factory.mktemp("demo-shards")
     manifest = write_manifest(demo_manifest, folder / "demo.parquet")
@@ -46,7 +46,7 @@ def demo_shards(demo_manifest, tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_manifest(demo_manifest, tmp_path_factory) -> Path:
     """Every fifth demo clip (40 clips, all four corpora): enough for several shards, quick to render."""
-    from aggregate.manifest import Manifest, write_manifest
+    from aggregate.manifest.format import Manifest, write_manifest
 
     clips = demo_manifest.clips.iloc[:200:5].reset_index(drop=True)
     path = tmp_path_factory.mktemp("manifest") / "small.parquet"
@@ -56,8 +56,8 @@ def small_manifest(demo_manifest, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def reference(small_manifest, tmp_path_factory) -> Path:
     """The small manifest rendered without interruption by the local pool, 8 clips per shard."""
-    from aggregate.render import render_shards
-    from aggregate.storage import StorageConfig
+    from aggregate.render.run import render_shards
+    from aggregate.shards.storage import StorageConfig
 
     out = tmp_path_factory.mktemp("reference") / "shards"
     render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)

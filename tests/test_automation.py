@@ -14,7 +14,7 @@ import yaml
 
 from aggregate import __version__, progress
 from aggregate.corpora import CORPORA
-from aggregate.manifest import read_manifest
+from aggregate.manifest.format import read_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -148,41 +148,3 @@ def test_citation_file_is_cff_1_2_and_cites_the_paper():
     dois = {ref.get("doi") for ref in cff["references"]}
     for name, unit in CORPORA.items():  # every corpus the toolkit reads is cited as its unit cites it
         assert any(doi and doi in unit.CITATION for doi in dois), name
-
-
-@pytest.mark.parametrize("pending", ["a thread", "an HDF5 file"])
-def test_the_cli_ends_the_usual_way_while_anything_is_left_to_finish(tmp_path, pending):
-    """``python -m aggregate`` skips Python's teardown to end sooner, but never while a thread is
-    still working or an HDF5 file is open: those finish (or close) as in any Python program."""
-    out = tmp_path / "out"
-    leave = {
-        "a thread": f"threading.Thread(target=lambda: (time.sleep(0.5), open({str(out)!r}, 'w').write('done'))).start()",
-        "an HDF5 file": f"f = h5py.File({str(out)!r}, 'w'); f['x'] = numpy.arange(1000)",
-    }[pending]
-    code = ("import threading, time, h5py, numpy\n"
-            "from aggregate.errors import end_process\n"
-            f"{leave}\n"
-            "print('bye', flush=False)\n"
-            "end_process(3)\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(PROJECT)))
-    assert result.returncode == 3 and result.stdout == "bye\n", result.stderr
-    if pending == "a thread":
-        assert out.read_text() == "done"
-    else:
-        import h5py
-        with h5py.File(out, "r") as f:
-            assert list(f["x"][:]) == list(range(1000))
-
-
-def test_the_cli_ends_at_once_with_its_output_flushed_when_nothing_is_left(tmp_path):
-    code = ("import atexit, sys\n"
-            "from aggregate.errors import end_process\n"
-            f"atexit.register(lambda: open({str(tmp_path / 'atexit')!r}, 'w').write('ran'))\n"
-            "sys.stdout.write('unflushed line\\n'); sys.stderr.write('and stderr\\n')\n"
-            "end_process(0)\n"
-            "print('never')\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(PROJECT)))
-    assert result.returncode == 0 and result.stdout == "unflushed line\n" and result.stderr == "and stderr\n"
-    assert (tmp_path / "atexit").read_text() == "ran"  # the atexit handlers ran

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import write_wav
 
 from aggregate.errors import InputError
-from aggregate.manifest import build_manifest, read_manifest, write_manifest
-
-from helpers import write_wav
+from aggregate.manifest.build import build_manifest
+from aggregate.manifest.format import read_manifest, write_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from aggregate.emotions import LabelPolicy
-from aggregate.manifest import build_manifest
+from aggregate.corpora.policy import LabelPolicy
+from aggregate.manifest.build import build_manifest
 
 # Voice-only rows: how many emotions got at least one vote (given in the issue, from the real table).
 LABEL_COUNT_DISTRIBUTION = {1: 383, 2: 2043, 3: 2893, 4: 1708, 5: 401, 6: 14}

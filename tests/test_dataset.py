@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from aggregate.dataset import ShardDataset
-from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.shards import ShardsFolder
+from aggregate.vocabulary import EMOTIONS
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,7 @@ def test_pytorch_dataloader_with_workers(demo_shards):
 
 
 def test_the_float16_table_gives_numpys_values_for_every_half():
-    from aggregate.dataset import as_float32
+    from aggregate.dataset.blocks import as_float32
 
     every = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
     assert np.array_equal(as_float32(every), every.astype(np.float32), equal_nan=True)

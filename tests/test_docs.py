@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregate.manifest import write_manifest
+from aggregate.manifest.format import write_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 OPTIONAL_FRAMEWORKS = ("torch", "datasets", "jax")

@@ -11,9 +11,10 @@ import pytest
 import soundfile as sf
 import soxr
 
-from aggregate.recipe import DecodeError, FeatureConfig, load_clip, log_mel, render_clip
+from aggregate.recipe import DecodeError, FeatureConfig, render_clip
+from aggregate.recipe.decode import load_clip
 from aggregate.recipe.denoise import reduce_noise
-from aggregate.recipe.logmel import mel_plan
+from aggregate.recipe.logmel import log_mel, mel_plan
 from aggregate.recipe.reference import seed_chain
 
 CONFIG = FeatureConfig()
@@ -215,7 +216,7 @@ def test_mel_filterbank_equals_librosas(changes):
 
 
 def test_a_render_worker_imports_neither_pandas_nor_scipy_signal():
-    code = ("import sys, aggregate.worker; "
+    code = ("import sys, aggregate.render.worker; "
             "print(sorted(m for m in ('pandas', 'pyarrow', 'h5py', 'scipy.signal', 'librosa') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-from aggregate.emotions import LabelPolicy
-from aggregate.manifest import build_manifest
-
 from helpers import write_wav
+
+from aggregate.corpora.policy import LabelPolicy
+from aggregate.manifest.build import build_manifest
 
 EVALUATION = """% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]
 

@@ -5,8 +5,10 @@ import pandas as pd
 
 from aggregate.corpora import CORPORA
 from aggregate.corpora.base import list_wavs
-from aggregate.emotions import EMOTIONS, LabelPolicy
-from aggregate.manifest import build_manifest, read_manifest, write_manifest
+from aggregate.corpora.policy import LabelPolicy
+from aggregate.manifest.build import build_manifest
+from aggregate.manifest.format import read_manifest, write_manifest
+from aggregate.vocabulary import EMOTIONS
 
 
 def _outcomes(manifest):

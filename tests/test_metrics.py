@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 from train.metrics import KEY_FIGURES, evaluate, format_report, tune_thresholds
 
 pytestmark = pytest.mark.filterwarnings("error")  # zero divisions must not warn (nor give NaN)

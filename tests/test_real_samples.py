@@ -5,7 +5,7 @@ import soundfile as sf
 
 from aggregate.audio import probe
 from aggregate.corpora.base import list_wavs
-from aggregate.manifest import build_manifest
+from aggregate.manifest.build import build_manifest
 
 RAVDESS_EMOTIONS = {"01": "neutral", "03": "happy", "04": "sad", "05": "anger",
                     "06": "fear", "07": "disgust", "08": "surprise"}
@@ -38,7 +38,7 @@ def test_ravdess_sample(shared_data):
 
 
 def test_ravdess_stereo_calm_clip_is_read_and_kept_when_calm_maps_to_neutral(shared_data):
-    from aggregate.emotions import LabelPolicy
+    from aggregate.corpora.policy import LabelPolicy
 
     root = shared_data / "ravdess-sample"
     info, reason, _ = probe(root / "Actor_01" / "03-01-02-01-01-02-01.wav")

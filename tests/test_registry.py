@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,9 @@ import pytest
 from aggregate.cli import _parser
 from aggregate.corpora import CORPORA, OPTIONS
 from aggregate.corpora.base import REASONS
-from aggregate.emotions import LabelPolicy
-from aggregate.manifest import COLUMNS, SHARED_COLUMNS
+from aggregate.corpora.policy import LabelPolicy
+from aggregate.demo.corpora import FORGERS
+from aggregate.manifest.format import COLUMNS, SHARED_COLUMNS
 
 PROJECT = Path(__file__).resolve().parents[1]
 DECLARED = {"NAME": str, "TITLE": str, "COLOR": str, "LICENSE": str, "CITATION": str, "EXPECTED": str,
@@ -23,12 +25,13 @@ def test_each_unit_declares_everything(name):
     for attribute, kind in DECLARED.items():
         assert isinstance(getattr(unit, attribute), kind), f"{name}.{attribute}"
     assert unit.NAME == name and re.fullmatch(r"#[0-9A-F]{6}", unit.COLOR)
-    assert all(callable(getattr(unit, f)) for f in ("locate", "parse", "forge"))
+    assert all(callable(getattr(unit, f)) for f in ("locate", "parse"))
+    assert callable(FORGERS[name])  # every corpus has its demo forger
     assert not set(unit.COLUMNS) & set(SHARED_COLUMNS)  # a unit adds columns, it does not redefine shared ones
 
 
 def test_forgers_draw_distinct_streams():
-    streams = [__import__(f"{unit.__name__}_demo", fromlist=["STREAM"]).STREAM for unit in CORPORA.values()]
+    streams = [sys.modules[forge.__module__].STREAM for forge in FORGERS.values()]
     assert len(set(streams)) == len(streams)
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from aggregate.cli import main
-from aggregate.emotions import EMOTIONS
-from aggregate.errors import InputError
-from aggregate.manifest import Manifest, write_manifest
 from aggregate.corpora import CORPORA
+from aggregate.errors import InputError
+from aggregate.manifest.format import Manifest, write_manifest
 from aggregate.report import MARKER, build_report
+from aggregate.vocabulary import EMOTIONS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -14,12 +14,12 @@ import pytest
 from aggregate.corpora import CORPORA
 from aggregate.errors import InputError
 from aggregate.files import sha256_of
-from aggregate.manifest import read_manifest, rejects_path, write_manifest
-from aggregate.render import render_shards
+from aggregate.manifest.format import read_manifest, rejects_path, write_manifest
+from aggregate.manifest.select import Selection, select_file
+from aggregate.render.run import render_shards
 from aggregate.report import build_report
-from aggregate.select import Selection, select_file
-from aggregate.shards import verify_shards
-from aggregate.storage import StorageConfig
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def test_speakers_and_a_selection_of_a_selection(source, demo_manifest, tmp_path
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--where", "duration <"], "--where 'duration <': invalid syntax"),
+    (["--where", "duration <"], "--where 'duration <': expected a column, a number or a string, not the end"),
     (["--where", "no_such_column > 1"], "no_such_column"),
     (["--where", "duration"], "is not a condition on each row"),
     (["--corpus", "savee"], "--corpus savee: demo.parquet has none; it has crema-d, iemocap, ravdess, tess"),

@@ -8,11 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
-from aggregate.splits import (SPLITS, SplitConfig, SplitError, assign_splits, check_speaker_disjoint, leaking_speakers,
-                              read_splits,
-                              require_nonempty, split_table, summarize_splits, write_splits)
+from aggregate.manifest.splits import (
+    SplitConfig,
+    SplitError,
+    assign_splits,
+    check_speaker_disjoint,
+    leaking_speakers,
+    read_splits,
+    require_nonempty,
+    split_table,
+    summarize_splits,
+    write_splits,
+)
+from aggregate.vocabulary import EMOTIONS, SPLITS
 
 LABELS = [f"label_{e}" for e in EMOTIONS]
 STRATEGIES = [SplitConfig(), SplitConfig(strategy="kfold", fold=3),

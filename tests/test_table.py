@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import write_wav
 
 from aggregate.errors import InputError
-from aggregate.manifest import build_manifest, read_manifest
-
-from helpers import write_wav
+from aggregate.manifest.build import build_manifest
+from aggregate.manifest.format import read_manifest
 
 PROJECT = Path(__file__).resolve().parents[1]
 RAVDESS_CODES = {"01": "neutral", "03": "happy", "04": "sad", "05": "anger", "06": "fear", "07": "disgust",

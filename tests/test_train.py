@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aggregate.emotions import EMOTIONS
 from aggregate.errors import InputError
+from aggregate.vocabulary import EMOTIONS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -179,9 +179,9 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
 
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):
-    from train.run import TrainOptions, _splits_for
+    from aggregate.manifest.splits import SplitConfig
     from aggregate.shards import ShardsFolder
-    from aggregate.splits import SplitConfig
+    from train.run import TrainOptions, _splits_for
 
     folder = ShardsFolder.open(demo_shards)
     clips, source = _splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path,

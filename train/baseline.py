@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from .data import SplitData, read_all
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from aggregate.errors import InputError
-from aggregate.files import atomic_write
+from aggregate.files import atomic_write, sha256_of
 from aggregate.owned import check_owned, marker_text
-from aggregate.splits import SplitConfig
+from aggregate.manifest.splits import SplitConfig
 
 from .metrics import evaluate
 from .names import DEFAULT_MODEL, MODEL_NAMES
@@ -64,6 +64,7 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
               f"{results[name, split].get('seconds') or time.perf_counter() - start:7.1f} s", flush=True)
     table = leaderboard(results, list(splits), ["trivial", "baseline", *models])
     atomic_write(out / TABLE, lambda tmp: Path(tmp).write_text(table + "\n"))
+    _write_marker(out, sha256_of(out / TABLE))
     print(table)
     return table
 
@@ -71,9 +72,13 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
 def claim_folder(out: Path) -> None:
     """Make ``out`` this command's folder, or refuse it: new, empty, or holding the marker, the
     leaderboard and folders of runs, nothing else."""
-    check_owned(out, MARKER, WRITER, "--out", subfolders=True)
+    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)  # checks the leaderboard's checksum
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, [TABLE])))
+    _write_marker(out, listed.get(TABLE))
+
+
+def _write_marker(out: Path, table_sha256: str | None) -> None:
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, {TABLE: table_sha256})))
 
 
 def _run(name: str, options: TrainOptions) -> dict:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from aggregate.dataset import ShardDataset
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.shards import ShardsFolder
-from aggregate.streaming import read_blocks
+from aggregate.dataset.streaming import read_blocks
 
 SplitData = ShardDataset  # a split, as the training code sees it
 SHUFFLE_BUFFER = 1024  # samples

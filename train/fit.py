@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from .data import SplitData, make_dataset
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 
 @keras.saving.register_keras_serializable(package="train")

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 DIGITS = 4
 KEY_FIGURES = ("paper_accuracy", "macro_f1", "micro_f1", "mAP", "subset_accuracy", "hamming_loss")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 
 def _pyplot():

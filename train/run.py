@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.shards import ShardsFolder
-from aggregate.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
-                              split_table, summarize_splits, write_splits)
+from aggregate.manifest.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
+                                       split_table, summarize_splits, write_splits)
 
 from .data import SplitData, load_split, make_dataset
 from .metrics import evaluate, format_report, tune_thresholds
@@ -254,7 +254,9 @@ def _load_model(run: RunFolder):
     from . import losses, models  # noqa: F401  importing registers the losses and layers a saved model names
 
     try:
-        return keras.models.load_model(run / RunFolder.MODEL)
+        # safe_mode: a model file may come from anyone; Keras then refuses to rebuild Python code
+        # (Lambda layers, pickled functions) from it, and knows only registered classes.
+        return keras.models.load_model(run / RunFolder.MODEL, safe_mode=True)
     except Exception as err:  # a damaged or foreign file whose checksum was recorded as is
         raise InputError(f"{run / RunFolder.MODEL} cannot be loaded ({str(err).splitlines()[0][:120]}); "
                          "train the run again") from None

@@ -17,9 +17,10 @@ from typing import Callable
 
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
-from aggregate.owned import check_owned, listed_files, marker_text
+from aggregate.owned import check_not_inside_owned, check_owned, listed_files, marker_text
 
 MARKER = ".aggregate-run"
+BENCHMARK_MARKER = ".aggregate-benchmark"
 WRITER = "python -m train"
 
 
@@ -57,6 +58,7 @@ class RunFolder:
 
         Call it after every input is checked: it is the first thing that touches the disk."""
         path = Path(path)
+        check_not_inside_owned(path, "--out", allowed=(BENCHMARK_MARKER,))  # a benchmark's runs live in it
         listed = check_owned(path, MARKER, WRITER, "--out")
         if listed or (path.is_dir() and any(path.iterdir())):
             if not overwrite:

@@ -4,12 +4,12 @@ Each module is a self-describing unit (see docs/adding-a-corpus.md): ``NAME``,
 ``TITLE``, ``COLOR``, ``LICENSE``, ``CITATION``, ``EXPECTED`` (the layout, for
 messages and --help), ``COLUMNS`` (the manifest columns it adds, with dtypes),
 ``VOTED`` (labels from raters' votes, or acted), ``OPTIONS`` (its label-policy
-choices), ``locate(path)``, ``parse(root, policy)`` and ``forge`` (its demo forger).
+choices), ``locate(path)`` and ``parse(root, policy)``. Its demo forger lives in ``aggregate/demo/``.
 Corpus order in manifests, summaries and figures, CLI flags and the manifest
 schema all follow this registry.
 """
-from ..emotions import option_key
 from . import crema_d, iemocap, ravdess, tess
+from .base import option_key
 
 CORPORA = {module.NAME: module for module in (iemocap, crema_d, tess, ravdess)}
 

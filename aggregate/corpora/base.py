@@ -1,7 +1,6 @@
 """What every corpus unit shares: its option type, the candidate record, reject reasons, file finding."""
 from __future__ import annotations
 
-import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,15 +148,6 @@ def whole_number(text: str) -> int | None:
     return int(value) if value.is_integer() else None
 
 
-def demo_forger(unit: str) -> Callable:
-    """The ``forge`` of the unit named ``unit``: its ``<unit>_demo`` module's, imported when first called.
-
-    A forger (synthetic voices with numpy and soundfile) serves ``aggregate demo`` and the tests; every
-    other command imports the registry too, and a render's first clips wait for that import.
-    """
-    def forge(*args, **kwargs):
-        return importlib.import_module(f"{unit}_demo").forge(*args, **kwargs)
-
-    forge.__doc__ = f"The demo forger in {unit}_demo.py (imported when called)."
-    return forge
-
+def option_key(corpus: str, name: str) -> str:
+    """``("crema-d", "x")`` -> ``"crema_d_x"``: the policy key; the flag is ``--crema-d-x``."""
+    return f"{corpus.replace('-', '_')}_{name}"

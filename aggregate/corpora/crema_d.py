@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..emotions import LabelPolicy
 from ..errors import InputError
-from .base import Candidate, Parsed, demo_forger, find_root, list_wavs, read_csv_table, whole_number
+from .base import Candidate, Parsed, find_root, list_wavs, read_csv_table, whole_number
 
-forge = demo_forger(__name__)  # the unit's demo forger, in crema_d_demo.py
+if TYPE_CHECKING:  # the policy asks the registry, which imports this unit
+    from .policy import LabelPolicy
+
 
 NAME = "crema-d"
 TITLE = "CREMA-D"

@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..emotions import EMOTIONS, LabelPolicy
-from .base import Candidate, Option, Parsed, demo_forger, find_root, has_subdirs, list_wavs
+from ..vocabulary import EMOTIONS
+from .base import Candidate, Option, Parsed, find_root, has_subdirs, list_wavs
 
-forge = demo_forger(__name__)  # the unit's demo forger, in iemocap_demo.py
+if TYPE_CHECKING:  # the policy asks the registry, which imports this unit
+    from .policy import LabelPolicy
+
 
 NAME = "iemocap"
 TITLE = "IEMOCAP"

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..emotions import LabelPolicy
-from .base import Candidate, Option, Parsed, demo_forger, find_root, has_subdirs, list_wavs
+from .base import Candidate, Option, Parsed, find_root, has_subdirs, list_wavs
 
-forge = demo_forger(__name__)  # the unit's demo forger, in ravdess_demo.py
+if TYPE_CHECKING:  # the policy asks the registry, which imports this unit
+    from .policy import LabelPolicy
+
 
 NAME = "ravdess"
 TITLE = "RAVDESS"

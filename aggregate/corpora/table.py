@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..emotions import EMOTIONS
 from ..errors import InputError
+from ..vocabulary import EMOTIONS
 from . import CORPORA
 from .base import Candidate, Parsed, whole_number
 

@@ -4,7 +4,7 @@
 -> crop/pad -> (denoise) -> log-mel -> min-max; its ``hash()`` travels with
 every shard so a spectrogram can always be traced to the recipe that made it.
 How the result is stored (dtype, compression, shard size) is not part of the
-recipe: see ``aggregate.storage``. Changing storage does not change the hash.
+recipe: see ``aggregate.shards.storage``. Changing storage does not change the hash.
 """
 from __future__ import annotations
 

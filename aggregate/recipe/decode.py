@@ -9,18 +9,9 @@ import soundfile as sf
 import soxr
 
 from ..audio import why_unreadable
-from ..errors import InputError
+from ..errors import DecodeError
 from .config import FeatureConfig
 from .denoise import reduce_noise
-
-
-class DecodeError(InputError):
-    """A clip that cannot become features (unreadable, empty, non-finite); the message names the file,
-    ``why`` says what is wrong without it (for records that must not hold this machine's paths)."""
-
-    def __init__(self, path: Path, why: str):
-        super().__init__(f"{path}: {why}")
-        self.why = why
 
 
 def load_clip(path: Path | str, config: FeatureConfig, corpus: str) -> np.ndarray:

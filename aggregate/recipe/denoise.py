@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+import scipy.sparse
+from scipy.fft import irfft, rfft
 
 from .config import FeatureConfig
 from .filters import window as periodic_window
-from .kernels import Band, band, irfft, rfft
 
 # ---------------------------------------------------------------------------
 # Noise reduction: noisereduce's non-stationary spectral gating, reimplemented.
@@ -24,7 +26,7 @@ from .kernels import Band, band, irfft, rfft
 #   - the low-pass as a frame-by-frame recursion (scipy's lfilter): we run it as
 #     small matrix products over blocks of frames, carrying the state between;
 #   - a 2-D FFT convolution to smooth the mask, whose kernel is separable: two
-#     banded sparse matrix products instead (kernels.Band).
+#     banded sparse matrix products instead (``band``).
 # Where noisereduce divides 0 by 0 (a bin that is zero throughout, e.g. a silent
 # clip) and returns NaN, we treat the bin as far below its floor: mask ~0.
 # ---------------------------------------------------------------------------
@@ -36,7 +38,7 @@ _BLOCK = 32  # frames per block of the low-pass: small matrix products beat long
 class _GatePlan:
     window: np.ndarray  # (win_length,) float32, periodic Hann as scipy.signal.stft uses
     time_kernel: np.ndarray | None  # mask smoothing over frames (None: no smoothing)
-    smooth_freq: Band | None  # (n_bins, n_bins): mask smoothing over bins
+    smooth_freq: scipy.sparse.csr_array | None  # (n_bins, n_bins): mask smoothing over bins
     b: float  # the noise-floor low-pass is y[n] = b x[n] + (1 - b) y[n-1]
     lower: np.ndarray  # (_BLOCK, _BLOCK) float32: that low-pass over one block, from rest
     decay: np.ndarray  # (_BLOCK,) float32: (1 - b) ** (1 + i), how the state entering a block decays in it
@@ -74,7 +76,7 @@ def reduce_noise(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     segment[lo - start : hi - start] = y[lo:hi]
 
     frames = np.lib.stride_tricks.sliding_window_view(segment, win)[::hop]
-    spectrum = rfft(frames * plan.window, n=n_fft)  # (n_active, n_bins) complex64
+    spectrum = rfft(frames * plan.window, n=n_fft, axis=-1)  # (n_active, n_bins) complex64
     magnitude = np.abs(spectrum)
     floor = _noise_floor(magnitude, plan, n_after=plan.n_frames - k_hi)
     np.maximum(floor, np.finfo(np.float32).tiny, out=floor)
@@ -86,7 +88,7 @@ def reduce_noise(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
     if config.nr_prop_decrease != 1.0:
         mask = mask * np.float32(config.nr_prop_decrease) + np.float32(1.0 - config.nr_prop_decrease)
     spectrum *= mask
-    pieces = irfft(spectrum, n=n_fft)[:, :win]
+    pieces = irfft(spectrum, n=n_fft, axis=-1)[:, :win]
     pieces *= plan.window  # in place: a second array this size costs more in page faults than in arithmetic
 
     # Overlap-add in hop-sized blocks, then undo the window's squared overlap (scipy's istft).
@@ -186,6 +188,22 @@ def _gate_plan(config: FeatureConfig) -> _GatePlan:
     )
     _GATE_PLANS[key] = plan
     return plan
+
+
+def band(n: int, kernel: np.ndarray) -> scipy.sparse.csr_array:
+    """The (n, n) float32 matrix with the odd-length ``kernel`` on its diagonals: a centred "same"
+    convolution with zeros outside, as a CSR product (cached: a clip's number of frames recurs)."""
+    if kernel.ndim != 1 or kernel.shape[0] % 2 != 1:
+        raise ValueError(f"a band needs an odd-length kernel, got shape {kernel.shape}")
+    return _band(n, tuple(float(k) for k in kernel))
+
+
+@lru_cache(maxsize=64)
+def _band(n: int, kernel: tuple[float, ...]) -> scipy.sparse.csr_array:
+    half = len(kernel) // 2
+    offsets = [k for k in range(-half, half + 1) if abs(k) < n]
+    return scipy.sparse.diags_array([np.full(n - abs(k), kernel[k + half], dtype=np.float32) for k in offsets],
+                                    offsets=offsets, shape=(n, n), format="csr", dtype=np.float32)
 
 
 def _triangle(n_grad: int) -> np.ndarray:

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.fft import rfft
 
 from .config import FeatureConfig
 from .filters import mel_filterbank, window
-from .kernels import rfft
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def log_mel(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
         # librosa >= 0.10 pads the centred STFT with zeros (pad_mode="constant").
         y = np.pad(y, config.n_fft // 2)
     frames = np.lib.stride_tricks.sliding_window_view(y, config.n_fft)[:: config.hop_length]
-    spectrum = rfft(frames * plan.window)[:, : plan.n_bins]  # (n_frames, n_bins)
+    spectrum = rfft(frames * plan.window, axis=-1)[:, : plan.n_bins]  # (n_frames, n_bins)
     if config.power == 2.0:
         power = np.square(spectrum.real) + np.square(spectrum.imag)
     else:

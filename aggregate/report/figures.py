@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..emotions import EMOTIONS
+from ..vocabulary import EMOTIONS
 from .statistics import EXAMPLES_PER_EMOTION, Card
 from .style import GENDER_COLORS, OTHER_REASON_COLOR, REASON_COLORS, color, percent, title
 

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..files import current_umask
-from ..owned import check_owned, listed_files, marker_text
+from ..files import current_umask, sha256_of
+from ..owned import check_not_inside_owned, check_owned, listed_files, marker_text
 
 MARKER = ".aggregate-report"
 _WRITER = "python -m aggregate report"
@@ -24,6 +24,7 @@ _WRITER = "python -m aggregate report"
 def check_replaceable(output: Path) -> None:
     """Raise InputError unless ``output`` is absent, an empty folder, or a report folder holding only
     the files its marker lists."""
+    check_not_inside_owned(output, "-o")
     check_owned(output, MARKER, _WRITER, "-o")
 
 
@@ -37,7 +38,7 @@ def report_folder(output: Path) -> Iterator[Path]:
     try:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a report is meant to be shared
         yield tmp
-        files = sorted(p.name for p in tmp.iterdir())
+        files = {p.name: sha256_of(p) for p in sorted(tmp.iterdir())}  # a later report replaces only these bytes
         (tmp / MARKER).write_text(marker_text(_WRITER, files))
         _swap(tmp, output)
     except BaseException:

@@ -13,8 +13,8 @@ import numpy as np
 from .. import __version__
 from ..corpora import CORPORA
 from ..corpora.base import REASONS
-from ..emotions import EMOTIONS
-from ..manifest_format import rejects_path
+from ..manifest.format import rejects_path
+from ..vocabulary import EMOTIONS
 from .figures import file_name
 from .statistics import EXAMPLES_PER_EMOTION, FEW_SPEAKERS, Card
 from .style import color, percent, title

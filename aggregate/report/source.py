@@ -5,8 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..manifest_format import Manifest, read_manifest, rejects_path
-from ..shards import INDEX_FILE, MANIFEST_FILE, ShardsFolder
+from ..manifest.format import Manifest, read_manifest, rejects_path
+from ..shards import ShardsFolder
+from ..vocabulary import INDEX_FILE, MANIFEST_FILE
 
 EXPECTED = ("expected a manifest .parquet written by `python -m aggregate manifest` "
             "or a shards folder written by `python -m aggregate render`")

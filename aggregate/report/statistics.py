@@ -2,7 +2,7 @@
 
 ``describe(source)`` returns a ``Card``: the figures draw it and the page prints it, neither
 computes anything of its own. The split summary and the speaker-leak check are the ones of
-``aggregate.splits``, shared with the manifest summary and training runs.
+``aggregate.manifest.splits``, shared with the manifest summary and training runs.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 
 from ..corpora import CORPORA
 from ..corpora.base import REASONS
-from ..emotions import EMOTIONS
-from ..splits import SplitSummary, leaking_speakers, split_summary
+from ..manifest.splits import SplitSummary, leaking_speakers, split_summary
+from ..vocabulary import EMOTIONS
 from .source import Source
 
 EXAMPLES_PER_EMOTION = 2

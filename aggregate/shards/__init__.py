@@ -1,7 +1,9 @@
-"""Shards: the rendered features on disk. ``ShardsFolder`` is the folder, ``h5`` one file, ``verify`` the check."""
-from .folder import INDEX_FILE, MANIFEST_FILE, PLAN_FILE, ShardsFolder, make_plan, shard_name
-from .h5 import ShardColumns
-from .verify import VerifyReport, verify_shards
+"""The shards format: the rendered features on disk.
 
-__all__ = ["INDEX_FILE", "MANIFEST_FILE", "PLAN_FILE", "ShardColumns", "ShardsFolder", "VerifyReport",
-           "make_plan", "shard_name", "verify_shards"]
+``reading.py``: ``ShardsFolder``, a finished folder opened and checked (its layout, plan, index);
+``writing.py``: a folder being rendered (lock, drafts, index); ``h5.py``: one shard file;
+``storage.py``: how features are stored; ``verify.py``: the end-to-end check.
+"""
+from .reading import ShardsFolder
+
+__all__ = ["ShardsFolder"]

@@ -20,9 +20,9 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..emotions import EMOTIONS
 from ..recipe import FeatureConfig
-from ..storage import StorageConfig
+from ..vocabulary import EMOTIONS
+from .storage import StorageConfig
 
 FORMAT = "aggregate-shards/2"
 STRING_COLUMNS = ("sample_id", "speaker", "corpus", "split")

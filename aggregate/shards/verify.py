@@ -7,8 +7,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..files import sha256_of
 from ..progress import show_progress
+from ..vocabulary import PLAN_FILE
 from . import h5
-from .folder import CHECKSUM_SUFFIX, PLAN_FILE, ShardsFolder, make_plan, read_json
+from .reading import CHECKSUM_SUFFIX, ShardsFolder, make_plan, read_json
 
 
 @dataclass

@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from aggregate.errors import EXIT_BROKEN_PIPE, InputError
-from aggregate.manifest import build_manifest, read_manifest, rejects_path, write_manifest
+from aggregate.manifest.build import build_manifest
+from aggregate.manifest.format import read_manifest, rejects_path, write_manifest
 
 PROJECT = Path(__file__).resolve().parents[2]
 

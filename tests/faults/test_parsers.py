@@ -8,11 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import write_wav
 
 from aggregate.errors import InputError
-from aggregate.manifest import build_manifest
-
-from helpers import write_wav
+from aggregate.manifest.build import build_manifest
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from aggregate.cli import main
-from aggregate.manifest import write_manifest
+from aggregate.manifest.format import write_manifest
 from aggregate.report import MARKER, build_report
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"a user's figure" * 100

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from aggregate.errors import InputError
-from aggregate.render import render_shards
-from aggregate.shards import ShardsFolder, verify_shards
-from aggregate.storage import StorageConfig
+from aggregate.render.run import render_shards
+from aggregate.shards import ShardsFolder
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
+from aggregate.shards.writing import ShardsFolderWriter
 
 PROJECT = Path(__file__).resolve().parents[2]
 EIGHT = StorageConfig(shard_size=8)
@@ -65,7 +67,8 @@ def test_reading_a_shard_with_one_flipped_bit_is_refused(reference, tmp_path):
 
 
 def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
-    from aggregate.manifest import build_manifest, write_manifest
+    from aggregate.manifest.build import build_manifest
+    from aggregate.manifest.format import write_manifest
 
     corpus = tmp_path / "ravdess"
     shutil.copytree(demo.roots["ravdess"] / "Actor_01", corpus / "Actor_01")
@@ -85,7 +88,7 @@ def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
 
 def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_path):
     out = tmp_path / "shards"
-    holder = ShardsFolder(out)
+    holder = ShardsFolderWriter(out)
     holder.claim({"feature_config_hash": "x", "storage": {}, "manifest_sha256": "x", "feature_config": {}})
     try:
         line = one_error_line(cli("render", str(small_manifest), "-o", str(out), "-q", cwd=tmp_path))
@@ -95,10 +98,12 @@ def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_pat
 
 
 def _children(pid: int) -> list[int]:
+    """The render's worker processes: its children but loky's resource tracker."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and (entry / "stat").read_text().split(") ")[1].split()[1] == str(pid):
+            if (entry.name.isdigit() and (entry / "stat").read_text().split(") ")[1].split()[1] == str(pid)
+                    and b"resource_tracker" not in (entry / "cmdline").read_bytes()):
                 found.append(int(entry.name))
         except (OSError, IndexError):
             continue
@@ -121,7 +126,7 @@ def test_workers_die_with_a_killed_render(small_manifest, tmp_path):
                                env=dict(os.environ, PYTHONPATH=str(PROJECT)))
     deadline, workers = time.time() + 120, []
     while time.time() < deadline and process.poll() is None:
-        workers = _children(process.pid)  # forked workers: the render's only children
+        workers = _children(process.pid)
         if len(workers) >= 2 and any(out.glob("shard-*.h5")):
             break
         time.sleep(0.05)
@@ -257,7 +262,7 @@ def test_disk_full_during_render_says_what_to_do(small_manifest, tmp_path, monke
 def test_a_write_error_is_one_line(small_manifest, tmp_path, monkeypatch):
     import errno
 
-    from aggregate.shards import folder as folder_module
+    from aggregate.shards import writing as folder_module
 
     def no_space(path, write):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -272,16 +277,17 @@ def test_the_demo_never_deletes_a_folder_it_did_not_write(tmp_path):
     shards.mkdir()
     (shards / "thesis.txt").write_text("years of work")
     with pytest.raises(InputError, match="not a shards folder"):
-        ShardsFolder(shards).discard()
+        ShardsFolderWriter(shards).discard()
     (shards / "plan.json").write_text("{}")
     with pytest.raises(InputError, match="did not write.*thesis.txt"):
-        ShardsFolder(shards).discard()
+        ShardsFolderWriter(shards).discard()
     assert (shards / "thesis.txt").read_text() == "years of work"
 
 
 def test_reasons_for_unreadable_audio_name_no_folder_of_this_machine(tmp_path):
     from aggregate.audio import probe
-    from aggregate.recipe import DecodeError, FeatureConfig, load_clip
+    from aggregate.recipe import DecodeError, FeatureConfig
+    from aggregate.recipe.decode import load_clip
 
     broken = tmp_path / "deep" / "folder" / "03-01-05-01-01-01-01.wav"
     broken.parent.mkdir(parents=True)

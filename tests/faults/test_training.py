@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run_module
 
 from aggregate.errors import InputError
-from conftest import run_module
 
 
 def one_error_line(result) -> str:
@@ -130,7 +130,7 @@ def test_evaluating_on_other_shards_never_overwrites_the_run(tiny_run, demo_shar
 
 
 def test_shards_lacking_the_runs_test_clips_are_refused(tiny_run, small_manifest, tmp_path):
-    from aggregate.render import render_shards
+    from aggregate.render.run import render_shards
 
     few = tmp_path / "few"
     render_shards(small_manifest, few, progress=False)  # 40 of the demo's clips

@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from .layers import adapted_normalization, seeded_glorot
 

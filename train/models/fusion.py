@@ -22,7 +22,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from .features import Functionals
 from .layers import SpecAugment, TimeShift, adapted_normalization, seeded_glorot

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from ..names import PAPER_CNN_OPTIONS
 from .layers import SpecAugment

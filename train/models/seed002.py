@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import layers, regularizers
 
-from aggregate.emotions import EMOTIONS
+from aggregate.vocabulary import EMOTIONS
 
 from .features import MFCC
 from .layers import adapted_normalization, seeded_glorot

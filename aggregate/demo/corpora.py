@@ -1,13 +1,13 @@
-"""The demo corpora: every registered corpus, forged by its unit's ``forge`` under one folder.
+"""The demo corpora: every registered corpus, forged by its forger (``FORGERS``) under one folder.
 
 ``write_demo_corpora(out_dir)`` writes ``out_dir/<corpus name>/...`` for each corpus
 of the registry in its native layout, with its known defects (listed in each
-forger's docstring, ``aggregate/corpora/<name>_demo.py``), and returns the roots a
+forger's docstring, ``aggregate/demo/<name>.py``), and returns the roots a
 user would pass and ``expected``: for every .wav written, what the default label
 policy must make of it. Each corpus draws from its own stream of the seed, so the
 same seed gives byte-identical files, whatever other corpora are registered.
 
-Run ``python -m aggregate.synth OUT_DIR`` to write the demo corpora.
+Run ``python -m aggregate.demo.corpora OUT_DIR`` to write the demo corpora.
 """
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .corpora import CORPORA
-from .errors import InputError
+from ..corpora import CORPORA
+from ..errors import InputError
+from . import crema_d, iemocap, ravdess, tess
 from .forge import Expected
+
+# Each corpus's forger, by the corpus's name: a corpus added to the registry adds its line here.
+FORGERS = {"iemocap": iemocap.forge, "crema-d": crema_d.forge, "tess": tess.forge, "ravdess": ravdess.forge}
 
 _MARKER = ".synth-demo"  # marks an out_dir written by this module, so rewriting it may clear it
 
@@ -40,7 +44,7 @@ def _prepare(out: Path) -> None:
     elif any(top.exists() and any(top.iterdir()) for top in tops):
         raise InputError(f"{out} already holds corpus folders not written by the demo; choose another --dir")
     out.mkdir(parents=True, exist_ok=True)
-    (out / _MARKER).write_text("demo corpora written by aggregate.synth\n")
+    (out / _MARKER).write_text("demo corpora written by aggregate.demo\n")
 
 
 def write_demo_corpora(out_dir: Path | str, seed: int = 0, clips_scale: float = 1.0,
@@ -49,15 +53,15 @@ def write_demo_corpora(out_dir: Path | str, seed: int = 0, clips_scale: float = 
     out = Path(out_dir)
     _prepare(out)
     roots, expected = {}, []
-    for name, unit in CORPORA.items():
-        roots[name], written = unit.forge(out / name, seed, clips_scale=clips_scale, seconds_scale=seconds_scale)
+    for name in CORPORA:
+        roots[name], written = FORGERS[name](out / name, seed, clips_scale=clips_scale, seconds_scale=seconds_scale)
         expected += written
     return DemoCorpora(roots, expected)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m aggregate.synth",
+        prog="python -m aggregate.demo.corpora",
         description="Write small deterministic demo corpora (" + ", ".join(u.TITLE for u in CORPORA.values())
                     + ") in their native layouts, with their known defects, under OUT_DIR/<corpus>.")
     parser.add_argument("out_dir", type=Path, help="folder to write the corpora into")

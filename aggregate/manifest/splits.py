@@ -75,13 +75,11 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from .corpora import CORPORA
-from .emotions import EMOTIONS
-from .errors import InputError
-from .files import atomic_write
+from ..corpora import CORPORA
+from ..errors import InputError
+from ..files import atomic_write
+from ..vocabulary import EMOTIONS, SPLIT_STRATEGIES, SPLITS
 
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-STRATEGIES: tuple[str, ...] = ("speakers", "leave-one-corpus-out", "kfold", "random")
 CORPUS_ORDER: tuple[str, ...] = tuple(CORPORA)  # the registry's order; table corpora follow by name
 LABEL_COLUMNS: tuple[str, ...] = tuple(f"label_{e}" for e in EMOTIONS)
 TABLE_COLUMNS: tuple[str, ...] = ("sample_id", "speaker", "corpus", "split")
@@ -113,8 +111,8 @@ class SplitConfig:
     def __post_init__(self) -> None:
         # Normalise here, so equal configs compare and serialise equal (JSON gives lists).
         object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
-        if self.strategy not in STRATEGIES:
-            raise SplitError(f"unknown split strategy {self.strategy!r}; use one of {', '.join(STRATEGIES)}")
+        if self.strategy not in SPLIT_STRATEGIES:
+            raise SplitError(f"unknown split strategy {self.strategy!r}; use one of {', '.join(SPLIT_STRATEGIES)}")
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise SplitError(f"the split seed must be a whole number >= 0, got {self.seed!r}")
         _check_fractions(self.fractions)
@@ -384,7 +382,7 @@ def check_speaker_disjoint(clips: pd.DataFrame, split: pd.Series) -> None:
         speaker, splits = leaking.index[0], ", ".join(leaking.iloc[0])
         more = f" (and {len(leaking) - 1} more speaker(s))" if len(leaking) > 1 else ""
         raise SplitError(f"speaker {speaker} is in several splits ({splits}){more}: its voice would be "
-                         "trained on and evaluated; split by speaker (aggregate.splits.assign_splits)")
+                         "trained on and evaluated; split by speaker (aggregate.manifest.splits.assign_splits)")
 
 
 def leaking_speakers(clips: pd.DataFrame, split: pd.Series) -> pd.Series:
@@ -448,13 +446,13 @@ def read_splits(path: Path | str, speaker_disjoint: bool = True) -> pd.DataFrame
         table = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SplitError(f"splits file {path} is not a readable CSV ({error}); "
-                         "write it again with aggregate.splits.write_splits") from None
+                         "write it again with aggregate.manifest.splits.write_splits") from None
     _validate_table(table, f"splits file {path}", speaker_disjoint)
     return table[list(TABLE_COLUMNS)]
 
 
 def _validate_table(table: pd.DataFrame, where: str, speaker_disjoint: bool = True) -> None:
-    fix = "it needs the columns sample_id, speaker, corpus, split (write it with aggregate.splits.write_splits)"
+    fix = "it needs the columns sample_id, speaker, corpus, split (write it with aggregate.manifest.splits.write_splits)"
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise SplitError(f"{where} lacks the column(s) {', '.join(missing)}; {fix}")

@@ -12,33 +12,16 @@ several processes: the fast path for training. docs/reading.md shows each framew
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .shards import ShardsFolder
-from .shards.h5 import features_of, read_block, read_block_into
-
-SPLITS = ("train", "val", "test")
-ROWS_PER_BLOCK = 64  # shard rows per streamed HDF5 read (a block): 7 MB of float16
-
-
-@dataclass(frozen=True)
-class Block:
-    """Rows start..stop of one shard, of which ``keep`` (offsets into the block) belong to the dataset."""
-
-    shard: str
-    start: int
-    stop: int
-    keep: np.ndarray
-    first: int  # the dataset index of the block's first kept row
-
-    @property
-    def whole(self) -> bool:
-        """Every row of the block belongs to the dataset: it is read as it lies, without a copy."""
-        return len(self.keep) == self.stop - self.start
+from ..errors import InputError
+from ..shards.h5 import features_of, read_block, read_block_into
+from ..shards.reading import ShardsFolder
+from ..vocabulary import SPLITS
+from .blocks import ROWS_PER_BLOCK, Block, as_float32
+from .streaming import ReaderPool, stream_batches
 
 
 class ShardDataset:
@@ -132,7 +115,6 @@ class ShardDataset:
         of blocks); ``workers > 1`` reads blocks in that many processes in parallel (started on first
         use, kept until ``close()``). The same seed gives the same batches whatever ``workers`` is.
         """
-        from .streaming import stream_batches
 
         yield from stream_batches(self, batch_size, shuffle, seed, workers)
 
@@ -158,7 +140,6 @@ class ShardDataset:
 
     def reader_pool(self, workers: int):
         """Worker processes that read blocks of this dataset, started once and kept until ``close()``."""
-        from .streaming import ReaderPool
 
         if self._pool is None or self._pool[:2] != (workers, os.getpid()):
             self.close_pool()
@@ -184,27 +165,5 @@ class ShardDataset:
 
 # Every float16 value as float32, indexed by its bits: a table look-up is twice as fast as numpy's
 # own conversion (measured: 44 against 95 us per spectrogram), and exact.
-_HALF_TO_SINGLE = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
-
-
-def as_float32(features: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Stored features as float32 (exactly the values of ``features.astype(np.float32)``), into ``out`` if given."""
-    if features.dtype != np.float16:
-        if out is None:
-            return features.astype(np.float32, copy=False)
-        out[...] = features
-        return out
-    if out is None:
-        out = np.empty(features.shape, np.float32)
-    bits = features.view(np.uint16)
-    if bits.ndim < 3:  # one spectrogram
-        return np.take(_HALF_TO_SINGLE, bits, out=out, mode="wrap")
-    # A few spectrograms at a time: source and result stay in the CPU's cache (twice as fast as
-    # a 64-row block at once). "wrap" never wraps (every uint16 is in the table) and is not buffered.
-    for start in range(0, len(bits), 8):
-        np.take(_HALF_TO_SINGLE, bits[start:start + 8], out=out[start:start + 8], mode="wrap")
-    return out
-
-
 def _join(parts: list, dtype, empty_shape=(0,)) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(empty_shape, dtype)

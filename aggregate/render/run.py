@@ -3,7 +3,7 @@
 Tasks and shards are decoupled. The manifest's rows are cut, in order, into
 shards of ``storage.shard_size`` clips, and each shard into tasks of consecutive
 clips that shrink towards the end of the run, so that the workers finish together
-whatever the manifest's size (``chunk_size``). Workers (``aggregate.pool``) only
+whatever the manifest's size (``chunk_size``). Workers (``pool.py``) only
 compute features and send them back; this process writes each shard's features in
 row order as they come back, so compressing it overlaps their work, under a
 temporary name renamed when the shard is complete, with its checksum beside it.
@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .emotions import EMOTIONS
-from .errors import InputError
+from ..errors import InputError
+from ..progress import show_progress
+from ..recipe import FeatureConfig
+from ..shards.storage import StorageConfig
+from ..vocabulary import EMOTIONS
 from .pool import worker_pool
-from .progress import show_progress
-from .recipe import FeatureConfig
-from .storage import StorageConfig
 from .worker import MAX_CHUNK, MIN_CHUNK, Chunk
 
 if TYPE_CHECKING:
-    from .shards import ShardsFolder
+    from ..shards.writing import ShardsFolderWriter
 
 GUIDED_SPLIT = 2  # a task takes 1/(GUIDED_SPLIT * jobs) of the clips left: the last ones are small
 
@@ -59,12 +59,13 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     """
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
-    # The workers start first, before this process starts any thread (aggregate.pool) and before it
+    # The workers start first, before this process starts any thread (pool.py) and before it
     # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
     # and sends the workers their first clips; then it reads the rest while they render.
     with worker_pool(jobs, backend, scheduler, recipe, storage.dtype) as results:
-        from .manifest_format import read_manifest_table
-        from .shards import ShardsFolder, make_plan
+        from ..manifest.format import read_manifest_table
+        from ..shards.reading import make_plan
+        from ..shards.writing import ShardsFolderWriter
 
         source = read_manifest_table(manifest_path)
         ids, corpora = source.column("sample_id"), source.column("corpus")
@@ -73,7 +74,7 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
         corpus_roots = _corpus_roots(source.meta, set(corpora), roots or {})
         paths = [str(corpus_roots[corpus] / path) for corpus, path in zip(corpora, source.column("path"))]
         plan = make_plan(recipe, storage, source.sha256)
-        folder = ShardsFolder(out_dir)
+        folder = ShardsFolderWriter(out_dir)
         folder.claim(plan)  # every input is checked by now: a refused run leaves no trace
         pending: dict[int, _Assembly] = {}
         try:
@@ -154,7 +155,7 @@ class _Assembly:
     Every chunk is kept until then, so at most the shards in flight are held in memory.
     """
 
-    def __init__(self, folder: ShardsFolder, number: int, rows, n_chunks: int, recipe: FeatureConfig,
+    def __init__(self, folder: ShardsFolderWriter, number: int, rows, n_chunks: int, recipe: FeatureConfig,
                  storage: StorageConfig):
         self.folder, self.number, self.rows, self.n_chunks = folder, number, rows, n_chunks
         self.recipe, self.storage = recipe, storage
@@ -177,7 +178,7 @@ class _Assembly:
 
     def finish(self) -> None:
         """Write what is left of the shard (all of it, if a clip failed) and put it in place."""
-        from .shards import ShardColumns  # as in render_shards: after the workers start
+        from ..shards.h5 import ShardColumns  # as in render_shards: after the workers start
 
         features, failed = {}, {}
         for chunk_features, chunk_failed in self.chunks.values():

@@ -1,7 +1,7 @@
 """What every demo forger shares: a synthetic voice, clips written in a corpus' layout, the answer key.
 
 The demo and the tests must run without the real archives, so each corpus unit
-has a forger (``aggregate/corpora/<name>_demo.py``, like TFDS's dummy data) that
+has a forger (``aggregate/demo/<name>.py``, like TFDS's dummy data) that
 writes a look-alike: the same folder layout, file names, sample rates and label
 files as the real archive, its known defects, and an ``Expected`` entry per file
 saying what the default label policy must make of it. The audio is speech-like:
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .emotions import EMOTIONS, LabelPolicy
+from ..corpora.policy import LabelPolicy
+from ..vocabulary import EMOTIONS
 
 # ---------------------------------------------------------------------------
 # Voice parameters per emotion, relative to the speaker's own voice.

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .files import sha256_of
-from .manifest import Manifest, check_output, count_clips, read_manifest, rejects_path, write_manifest
+from ..errors import InputError
+from ..files import sha256_of
+from .build import count_clips
+from .format import Manifest, check_output, read_manifest, rejects_path, write_manifest
+from .where import where_mask
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Selection:
     splits: tuple[str, ...] = ()
     speakers: tuple[str, ...] = ()
     max_duration: float | None = None
-    where: str | None = None  # a pandas query on the manifest's columns
+    where: str | None = None  # a condition on the manifest's columns (aggregate.manifest.where: never Python)
 
     def filters(self) -> dict:
         """The filters given, as recorded in the metadata."""
@@ -88,13 +90,7 @@ def _check_present(wanted: tuple[str, ...], values, option: str, name: str) -> N
 
 
 def _where(clips: pd.DataFrame, expression: str) -> np.ndarray:
-    """The rows a pandas query expression keeps (``DataFrame.query`` is ``eval`` then this mask), or one
-    line saying why the expression is refused. A condition that is unknown for a row (a null) does not hold."""
-    try:
-        holds = clips.eval(expression)
-    except Exception as err:  # noqa: BLE001 - pandas raises many kinds for a bad expression; each is the user's
-        why = " ".join(str(err).split()) or type(err).__name__
-        raise InputError(f"--where {expression!r}: {why}; the columns are {', '.join(clips.columns)}") from None
-    if not (isinstance(holds, pd.Series) and pd.api.types.is_bool_dtype(holds)):
-        raise InputError(f"--where {expression!r} is not a condition on each row; e.g. --where 'duration < 4'")
-    return holds.fillna(False).to_numpy(bool)
+    """The rows where the condition holds (a null: not known to hold), or one line saying why it is
+    refused. The condition is our own small language (``aggregate.manifest.where``), checked before it runs:
+    a pandas query could reach Python objects, so none is ever evaluated here."""
+    return where_mask(clips, expression)

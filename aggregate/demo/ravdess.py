@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..forge import (Clip, Expected, assign_durations, audio_stream, corpus_rng, make_speaker, scaled,
-                     write_clips)
+from .forge import Clip, Expected, assign_durations, audio_stream, corpus_rng, make_speaker, scaled, write_clips
 
 STREAM = 0  # this forger's stream of the demo seed (forge.corpus_rng); distinct per corpus
 

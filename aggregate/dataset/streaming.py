@@ -17,7 +17,7 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from .dataset import ROWS_PER_BLOCK, as_float32
+from .blocks import ROWS_PER_BLOCK, as_float32
 
 _WORKER = None  # (dataset, slots array, their shared memory), inside a reader process
 

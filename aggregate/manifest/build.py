@@ -4,7 +4,7 @@
 each file's audio header, applies the label policy and splits the files into
 kept rows and rejects, so that every .wav under the roots, and every file a
 table lists, ends in exactly one of the two tables. The format, and reading and
-writing it, is ``aggregate.manifest_format`` (its names can be imported from here too).
+writing it, is ``aggregate.manifest.format``.
 The columns are documented in docs/manifest.md.
 """
 from __future__ import annotations
@@ -17,16 +17,15 @@ from typing import Callable
 
 import pandas as pd
 
-from . import __version__
-from .audio import probe
-from .corpora import CORPORA, table
-from .corpora.base import REASONS, Candidate, Parsed, is_utf8, printable
-from .emotions import EMOTIONS, LabelPolicy, labels_from_votes
-from .errors import InputError
-from .manifest_format import (  # noqa: F401 (the format's names are importable from here too)
-    COLUMNS, METADATA_KEY, REJECT_COLUMNS, SHARED_COLUMNS, Manifest, ManifestTable, check_output, read_manifest,
-    read_manifest_table, rejects_path, write_manifest, write_shareable_copy)
-from .progress import show_progress
+from .. import __version__
+from ..audio import probe
+from ..corpora import CORPORA, table
+from ..corpora.base import REASONS, Candidate, Parsed, is_utf8, printable
+from ..corpora.policy import LabelPolicy, labels_from_votes
+from ..errors import InputError
+from ..progress import show_progress
+from ..vocabulary import EMOTIONS
+from .format import COLUMNS, REJECT_COLUMNS, Manifest
 from .splits import SplitConfig, assign_splits, summarize_splits
 
 

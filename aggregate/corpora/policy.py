@@ -1,14 +1,15 @@
-"""The emotion vocabulary and the policy that turns votes into multi-hot labels.
+"""The label policy: which clips are kept, and how raters' votes become multi-hot labels.
 
-The seven emotions and their order are defined here and nowhere else: every
-manifest column, shard array and model output follows ``EMOTIONS``.
+The emotions themselves and their order are ``aggregate.vocabulary.EMOTIONS``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Mapping
 
-EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happy", "sad", "surprise")
+from ..vocabulary import EMOTIONS
+from . import OPTIONS
+from .base import option_key
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,6 @@ class LabelPolicy:
             raise ValueError(f"max_labels must be at least 1, got {self.max_labels}")
         if self.max_duration <= 0:
             raise ValueError(f"max_duration must be positive, got {self.max_duration}")
-        from .corpora import OPTIONS  # here, not at the top: the corpus units import this module
-
         unknown = sorted(set(self.options) - set(OPTIONS))
         if unknown:
             raise ValueError(f"unknown corpus option {', '.join(unknown)}; known: {', '.join(OPTIONS)}")
@@ -53,16 +52,9 @@ class LabelPolicy:
     @classmethod
     def from_dict(cls, data: Mapping) -> "LabelPolicy":
         """The policy of ``to_dict``; options of corpora this version no longer has are dropped."""
-        from .corpora import OPTIONS
-
         shared = {f.name for f in fields(cls)} - {"options"}
         return cls(**{k: v for k, v in data.items() if k in shared},
                    options={k: v for k, v in data.items() if k in OPTIONS})
-
-
-def option_key(corpus: str, name: str) -> str:
-    """``("crema-d", "x")`` -> ``"crema_d_x"``: the policy key; the flag is ``--crema-d-x``."""
-    return f"{corpus.replace('-', '_')}_{name}"
 
 
 def labels_from_votes(votes: Mapping[str, int | None], min_votes: int) -> tuple[str, ...]:

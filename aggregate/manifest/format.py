@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .corpora import CORPORA
-from .emotions import EMOTIONS
-from .errors import InputError
-from .files import atomic_write_all
+from ..corpora import CORPORA
+from ..errors import InputError
+from ..files import atomic_write_all
+from ..owned import check_not_inside_owned
+from ..vocabulary import EMOTIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +50,7 @@ def _schema() -> dict[str, str]:
         for column, dtype in unit.COLUMNS.items():
             if columns.setdefault(column, dtype) != dtype:
                 raise TypeError(f"corpus {name} declares column {column} as {dtype}, an earlier one as {columns[column]}")
-    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.splits; its config is in the metadata)
+    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.manifest.splits; its config is in the metadata)
     return columns
 
 
@@ -74,6 +75,7 @@ def check_output(path: Path | str) -> Path:
     """Refuse, before any work, a manifest output this tool must not write: a folder, a path under a
     file, or a file it did not write itself (a manifest it wrote is replaced)."""
     path = Path(path)
+    check_not_inside_owned(path, "-o")
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise InputError(f"-o {path}: {parent} is a file, not a folder; pass a path inside a folder")
@@ -219,7 +221,7 @@ def read_manifest_table(path: Path | str) -> ManifestTable:
 
 def _folder_given(path: Path) -> str:
     """What to do when a folder was given for a manifest: a shards folder holds a copy of its manifest."""
-    from .shards.folder import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
+    from ..vocabulary import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
 
     if (path / PLAN_FILE).is_file() or (path / INDEX_FILE).is_file():
         return (f"{path} is a shards folder, not a manifest; pass the manifest it was rendered from, or its copy "

@@ -1,0 +1,98 @@
+"""The worker side of the render pool: what runs in each worker process, and nothing more.
+
+Kept apart from ``aggregate.render`` so that a worker imports only numpy and the recipe,
+not pandas, pyarrow or h5py.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+
+from threadpoolctl import threadpool_limits
+
+from ..recipe import FeatureConfig
+
+MAX_CHUNK = 64  # clips per task at most: a few MB of features travel back per task
+MIN_CHUNK = 4  # clips per task at least: a task costs a few milliseconds besides its clips
+
+
+@dataclass
+class Chunk:
+    """One task: consecutive clips of one shard. Plain data, so it travels to any process."""
+
+    shard: int
+    first: int  # its first row within the shard
+    clips: list[tuple[str, str, str]]  # (sample_id, absolute audio path, corpus)
+
+
+def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, local_worker: bool = False):
+    """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure}).
+    ``local_worker``: this runs in a worker process of this machine's pool, which ends with its parent."""
+    # Here, not at the top: the render process imports this module for ``Chunk`` and never runs
+    # the recipe, whose scipy imports cost it 0.2-0.3 s.
+    from ..recipe import DecodeError, render_clip
+
+    keep_freed_memory()
+    if local_worker:
+        exit_with_parent()
+    features, failed = {}, {}
+    # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
+    # matrix product sums in another order, which would make shards depend on the machine.
+    with threadpool_limits(limits=1):
+        for offset, (sample_id, path, corpus) in enumerate(chunk.clips):
+            try:
+                features[chunk.first + offset] = render_clip(path, corpus, recipe).astype(dtype)
+            except DecodeError as err:
+                failed[chunk.first + offset] = err.why
+    return chunk.shard, chunk.first, features, failed
+
+
+_MEMORY_KEPT = False
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc keep freed memory in this worker rather than hand it back to the OS.
+
+    A clip allocates and frees a dozen arrays of 1-4 MB. By default glibc unmaps or trims
+    such blocks on free, and the next clip page-faults them all back in: measured here,
+    that is about half the time of ``render_clip``. It keeps the worker's peak (a few tens
+    of MB) resident. ``mallopt`` is glibc's public interface for it. Returns False where it
+    does nothing (not glibc).
+    """
+    global _MEMORY_KEPT
+    if _MEMORY_KEPT:
+        return True
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # from <malloc.h>
+    _MEMORY_KEPT = bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_trim_threshold, 1 << 30))
+    return _MEMORY_KEPT
+
+
+_WATCHED_PARENT: int | None = None
+
+
+def exit_with_parent() -> None:
+    """End this worker process soon after the process that started it dies (even by kill -9).
+
+    A pool's idle workers otherwise outlive a killed render for minutes (loky keeps them for
+    reuse), and busy ones go on computing for nobody. A daemon thread polls the parent's pid
+    once a second: when the parent dies, this process is re-parented and the pid changes.
+    """
+    global _WATCHED_PARENT
+    if _WATCHED_PARENT is not None:
+        return
+    _WATCHED_PARENT = parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGKILL)  # nothing of this worker's is worth finishing: its results have no reader
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

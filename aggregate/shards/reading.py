@@ -1,0 +1,224 @@
+"""A shards folder, read: its layout, plan, index, manifest copy, readers, integrity.
+
+Writing one is ``writing.py``'s (``ShardsFolderWriter``, used by ``aggregate.render``).
+
+Layout (docs/shards.md)::
+
+    shard-00000.h5 ...        the features and labels (``h5.py`` knows what is inside)
+    shard-00000.h5.sha256     each shard's checksum, written right after the shard itself
+    plan.json                 what is being rendered: recipe, storage, the source manifest's checksum
+    index.json                when complete: every shard (samples, bytes, sha256), every sample's place
+    manifest.parquet          the manifest the shards were rendered from, without this machine's
+                              folders (and its rejects CSV)
+    .render.lock              held by the render that is writing the folder
+
+Everything read from a folder is data received, not instructions: ``open`` checks the
+index's structure, confines every shard name to the folder, and checks each shard's
+SHA-256 against the index before anything is used.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from ..files import sha256_of
+from ..progress import show_progress
+from ..recipe import FeatureConfig
+from ..vocabulary import INDEX_FILE, MANIFEST_FILE
+from . import h5
+from .storage import StorageConfig
+
+if TYPE_CHECKING:
+    from ..manifest.format import Manifest
+
+SHARD_NAME = re.compile(r"^shard-\d{5}\.h5$")
+CHECKSUM_SUFFIX = ".sha256"
+
+
+
+def shard_name(number: int) -> str:
+    return f"shard-{number:05d}.h5"
+
+
+def make_plan(recipe: FeatureConfig, storage: StorageConfig, manifest_sha256: str) -> dict:
+    return {"format": h5.FORMAT, "feature_config": recipe.to_dict(), "feature_config_hash": recipe.hash(),
+            "storage": storage.to_dict(), "shape": list(recipe.shape), "manifest_sha256": manifest_sha256}
+
+
+class ShardsFolder:
+    """One finished shards folder, opened with ``ShardsFolder.open(path)``."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.index: dict = {}
+
+    @classmethod
+    def open(cls, path: Path | str, check: bool = True, progress: bool = False) -> ShardsFolder:
+        """Open a finished folder: its index, checked for structure, and (``check``) every shard's checksum."""
+        folder = cls(path)
+        if not folder.path.is_dir():
+            raise InputError(_not_a_folder(folder.path))
+        folder.index = read_json(folder.path / INDEX_FILE, "shard index")
+        _check_index(folder.index, folder.path / INDEX_FILE)
+        if check:
+            folder.check_checksums(progress)
+        return folder
+
+    @property
+    def recipe(self) -> FeatureConfig:
+        return FeatureConfig.from_dict(self.index["feature_config"])
+
+    @property
+    def recipe_hash(self) -> str:
+        return self.index["feature_config_hash"]
+
+    @property
+    def storage(self) -> StorageConfig:
+        return StorageConfig.from_dict(self.index["storage"])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.index["shape"])
+
+    @property
+    def emotions(self) -> list[str]:
+        return list(self.index["emotions"])
+
+    @property
+    def shard_names(self) -> list[str]:
+        return [s["name"] for s in self.index["shards"]]
+
+    @property
+    def places(self) -> dict[str, list]:
+        """sample_id -> [shard name, row]."""
+        return self.index["samples"]
+
+    @property
+    def failed(self) -> list[dict]:
+        return self.index["failed"]
+
+    def shard_path(self, name: str) -> Path:
+        if not SHARD_NAME.match(name):  # never a path: "../elsewhere.h5" must not leave the folder
+            raise InputError(f"{self.path / INDEX_FILE} names a shard {name!r} that is not a shard file name; "
+                             "the folder is damaged or was edited: fetch or render it again")
+        return self.path / name
+
+    def check_checksums(self, progress: bool = False) -> None:
+        """Refuse the folder if any shard differs from the checksum the index recorded for it."""
+        total = sum(s["bytes"] for s in self.index["shards"])
+        with show_progress(total, "checking checksums", "B", progress) as bar:
+            for shard in self.index["shards"]:
+                path = self.shard_path(shard["name"])
+                if not path.is_file():
+                    raise InputError(f"{path} is missing; fetch the whole folder again or run "
+                                     f"`python -m aggregate render` on it to finish it")
+                if path.stat().st_size != shard["bytes"] or sha256_of(path) != shard["sha256"]:
+                    raise InputError(f"{path} does not match its checksum in {INDEX_FILE}: the file changed "
+                                     f"or is corrupt; fetch it again, or re-render with `python -m aggregate render`")
+                bar.update(shard["bytes"])
+
+    def manifest(self) -> Manifest:
+        """The manifest copy the shards were rendered from, checked against the index."""
+        # Imported here: reading features never needs the manifest, whose format imports the corpus
+        # units (for their columns), and ShardDataset imports this module (tests/test_layout.py).
+        from ..manifest.format import read_manifest
+
+        path = self.path / MANIFEST_FILE
+        if not path.is_file():
+            raise InputError(f"{path} is missing: the shards cannot be traced to their clips; "
+                             "fetch the whole folder again")
+        if sha256_of(path) != self.index["manifest"]["sha256"]:
+            raise InputError(f"{path} differs from the manifest the shards were rendered from; "
+                             "fetch the whole folder again")
+        return read_manifest(path)
+
+    def columns(self, name: str) -> dict:
+        """A shard's per-sample columns (labels, vote fractions, ids, speakers, corpora, splits)."""
+        return self._read(name, h5.read_columns)
+
+    def open_shard(self, name: str):
+        """An open h5py handle on one shard: open it in the thread or process that reads it."""
+        return self._read(name, h5.open_file)
+
+    def features_of(self, sample_ids) -> dict:
+        """sample_id -> float32 features, for a few samples (examples, predictions)."""
+        import numpy as np
+
+        by_shard: dict[str, list] = {}
+        for sample_id in sample_ids:
+            shard, row = self.places[sample_id]
+            by_shard.setdefault(shard, []).append((row, sample_id))
+        out = {}
+        for shard, items in sorted(by_shard.items()):
+            with self.open_shard(shard) as handle:
+                features = h5.features_of(handle)
+                for row, sample_id in sorted(items):
+                    out[sample_id] = features[row].astype(np.float32)
+        return out
+
+    def _read(self, name: str, how):
+        path = self.shard_path(name)
+        try:
+            return how(path)
+        except (OSError, KeyError) as err:
+            raise InputError(f"{path} cannot be read as a shard ({err}); run "
+                             f"`python -m aggregate verify {self.path}` and re-render") from None
+
+def _not_a_folder(path: Path) -> str:
+    """What to do when a shards folder was expected: the next step for what was actually given."""
+    if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):  # a manifest, most likely: render it first
+        return (f"{path} is a file (a manifest?), not a shards folder; render it into one with "
+                f"`python -m aggregate render {path} -o shards/`, then pass shards/")
+    if path.exists():
+        return f"{path} is not a folder; pass the shards folder that `python -m aggregate render MANIFEST -o FOLDER` wrote"
+    return f"{path} does not exist; render shards into it with `python -m aggregate render MANIFEST -o {path}`"
+
+
+def read_json(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise InputError(f"{path} is missing: is {path.parent} a shards folder written by "
+                         "`python -m aggregate render` (and finished)? Run the render again to finish it")
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is not a readable {what} ({err}); fetch the folder again or re-render it") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path} is not a {what} (a JSON object was expected); fetch the folder again or re-render it")
+    return data
+
+
+_INDEX_FIELDS = {"format": str, "emotions": list, "feature_config": dict, "feature_config_hash": str,
+                 "storage": dict, "shape": list, "manifest": dict, "shards": list, "samples": dict, "failed": list}
+
+
+def _check_index(index: dict, where: Path) -> None:
+    """Refuse an index that is not what render writes, in one line, before anything trusts it."""
+    def damaged(why: str) -> InputError:
+        return InputError(f"{where} is damaged ({why}); fetch the shards folder again or re-render it")
+
+    if index.get("format") != h5.FORMAT:
+        raise InputError(f"{where} has format {index.get('format')!r}, expected {h5.FORMAT!r}: "
+                         "render the manifest again with this version")
+    for key, kind in _INDEX_FIELDS.items():
+        if not isinstance(index.get(key), kind):
+            raise damaged(f"'{key}' is missing or not a {kind.__name__}")
+    if not all(isinstance(index["manifest"].get(k), str) for k in ("file", "sha256", "source_sha256")):
+        raise damaged("'manifest' lacks its file name and checksums")
+    try:
+        FeatureConfig.from_dict(index["feature_config"])
+        StorageConfig.from_dict(index["storage"])
+    except (TypeError, ValueError) as err:
+        raise damaged(f"its configs are invalid: {err}") from None
+    names = set()
+    for shard in index["shards"]:
+        if not (isinstance(shard, dict) and isinstance(shard.get("name"), str) and SHARD_NAME.match(shard["name"])
+                and isinstance(shard.get("samples"), int) and isinstance(shard.get("bytes"), int)
+                and isinstance(shard.get("sha256"), str)):
+            raise damaged(f"a shard entry is not a shard-NNNNN.h5 name with samples, bytes and sha256: {shard!r:.80}")
+        names.add(shard["name"])
+    for sample_id, place in index["samples"].items():
+        if not (isinstance(place, list) and len(place) == 2 and place[0] in names and isinstance(place[1], int)):
+            raise damaged(f"sample {sample_id!r:.60} is placed at {place!r:.60}, not in a listed shard")

@@ -1,0 +1,18 @@
+"""The fixed vocabularies: names every stage shares, defined here and nowhere else.
+
+A leaf module: it imports nothing of ``aggregate``, so anything may ask it.
+"""
+from __future__ import annotations
+
+# The seven emotions and their order: every manifest column, shard array and model output follows it.
+EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happy", "sad", "surprise")
+
+# The splits a clip can be in, in this order (aggregate.manifest.splits assigns them).
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+# How a split can be made (``SplitConfig.strategy``; aggregate.manifest.splits says what each does).
+SPLIT_STRATEGIES: tuple[str, ...] = ("speakers", "leave-one-corpus-out", "kfold", "random")
+
+# A shards folder's own files (docs/shards.md), for every stage that meets a shards folder.
+INDEX_FILE = "index.json"
+PLAN_FILE = "plan.json"
+MANIFEST_FILE = "manifest.parquet"
