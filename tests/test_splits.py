@@ -417,7 +417,7 @@ def test_a_corpus_with_too_few_held_out_speakers_is_named_with_the_better_tools(
 
 
 def test_the_manifest_summary_warns(demo_manifest):
-    from aggregate.manifest import summarize
+    from aggregate.manifest.build import summarize
 
     text = summarize(demo_manifest)  # four speakers per corpus: one in val, one in test, TESS's two in train
     assert sum(line.startswith("warning: ") for line in text.splitlines()) == len(demo_manifest.meta["counts"])
