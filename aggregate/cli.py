@@ -18,8 +18,10 @@ from .corpora import CORPORA, OPTIONS
 from .corpora.base import option_key
 from .corpora.policy import LabelPolicy
 from .errors import InputError, run_command
+from .manifest.split_config import SplitConfig
 from .options import add_options, from_options
 from .shards.storage import StorageConfig
+from .vocabulary import INDEX_FILE
 
 DEFAULT_MANIFEST = Path("manifests", "aggregate.parquet")
 
@@ -75,9 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-o", "--output", type=Path, default=DEFAULT_MANIFEST,
                        help=f"manifest to write (default: {DEFAULT_MANIFEST})")
     _add_policy_options(build)
-    build.add_argument("--split-seed", type=int, default=0,
+    build.add_argument("--split-seed", type=int, default=SplitConfig().seed,
                        help="seed of the speaker-disjoint 80/10/10 split written in the manifest's split column "
-                            "(default: 0; other strategies are chosen at training time)")
+                            "(default: %(default)s; other strategies are chosen at training time)")
     _add_output_options(build)
     build.set_defaults(command_parser=build, handler=_run_manifest)
 
@@ -212,11 +214,10 @@ def _policy(args: argparse.Namespace) -> LabelPolicy:
         raise InputError(str(err)) from None
 
 
-def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = 0,
+def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: bool, split_seed: int = SplitConfig().seed,
                      tables: dict | None = None, out=None, synthetic: bool = False):
     from .manifest.build import build_manifest
     from .manifest.format import check_output, write_manifest
-    from .manifest.splits import SplitConfig
 
     check_output(output)  # before the slow part: a wrong -o fails at once
     manifest = build_manifest(roots, policy, progress=progress, split=SplitConfig(seed=split_seed), tables=tables)
@@ -338,7 +339,7 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
     print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
           f"({result.rendered} rendered now, {result.skipped} already complete)", file=out)
     if result.failed:
-        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / 'index.json'}; "
+        print(f"{len(result.failed)} clips failed to render (listed in {result.folder / INDEX_FILE}; "
               "restore them and run again with --retry-failed):", file=out)
         for item in result.failed[:10]:
             print(f"  {item['sample_id']} ({item['path']}): {item['reason']}", file=out)

@@ -41,12 +41,19 @@ def atomic_write_all(files: list[tuple[Path, Callable[[str], None]]]) -> None:
 CREATE_NEW = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def temporaries_of(name: str) -> str:
+    """The glob pattern of the temporary files ``temporary_beside`` makes for a file called ``name``."""
+    return f".{name}.*.tmp"
+
+
 def temporary_beside(path: Path) -> str:
-    """A new empty file beside ``path``, named ``.<name>.*.tmp``, for a writer that renames it into place
-    (mkstemp creates it with O_EXCL and O_NOFOLLOW: never through a link, never an existing file)."""
+    """A new empty file beside ``path``, named ``.<name>.*.tmp`` (``temporaries_of``), for a writer that
+    renames it into place (mkstemp creates it with O_EXCL and O_NOFOLLOW: never through a link, never an
+    existing file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     refuse_link(path.parent)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    prefix, suffix = temporaries_of(path.name).split("*")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(handle)
     return tmp
 
@@ -64,7 +71,7 @@ def open_own_file(path: Path) -> int:
     name (a hard link to another file would be truncated too)."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-    except OSError as err:
+    except OSError:
         if os.path.islink(path):
             raise InputError(f"{path} is a symbolic link; the tool never writes through one: remove it "
                              "and run the command again") from None

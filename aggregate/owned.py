@@ -14,14 +14,15 @@ from pathlib import Path
 
 from .errors import InputError
 from .files import sha256_of
+from .vocabulary import INDEX_FILE, LOCK_FILE, MANIFEST_FILE
 
 # The files that make a folder another command's: no output of another command may land inside it
 # (a manifest written over a shards folder's copy breaks that folder).
 OWNER_FILES = {".aggregate-run": "a run folder (python -m train)",
                ".aggregate-report": "a report folder (python -m aggregate report)",
                ".aggregate-benchmark": "a benchmark folder (python -m train benchmark)",
-               ".render.lock": "a shards folder (python -m aggregate render)",
-               "index.json+manifest.parquet": "a shards folder (python -m aggregate render)"}
+               LOCK_FILE: "a shards folder (python -m aggregate render)",
+               f"{INDEX_FILE}+{MANIFEST_FILE}": "a shards folder (python -m aggregate render)"}
 
 
 def listed_files(folder: Path, marker: str, writer: str) -> dict[str, str | None] | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from aggregate.shards import ShardsFolder  # noqa: E402
+from aggregate.shards.reading import ShardsFolder  # noqa: E402
 from train.data import load_split, make_dataset  # noqa: E402
 
 

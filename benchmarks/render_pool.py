@@ -34,7 +34,7 @@ from aggregate.manifest.format import write_manifest
 from aggregate.recipe import FeatureConfig, render_clip  # noqa: E402
 from aggregate.recipe.reference import seed_chain  # noqa: E402
 from aggregate.render.run import render_shards  # noqa: E402
-from aggregate.shards import ShardsFolder  # noqa: E402
+from aggregate.shards.reading import ShardsFolder  # noqa: E402
 from aggregate.shards.storage import StorageConfig  # noqa: E402
 
 

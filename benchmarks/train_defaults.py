@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aggregate.manifest.splits import SplitConfig
+from aggregate.manifest.split_config import SplitConfig
 from train.benchmark import FIGURES, _run, claim_folder
 from train.run import TrainOptions
 

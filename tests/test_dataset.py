@@ -13,7 +13,7 @@ import pytest
 
 from aggregate.dataset import ShardDataset
 from aggregate.errors import InputError
-from aggregate.shards import ShardsFolder
+from aggregate.shards.reading import ShardsFolder
 from aggregate.vocabulary import EMOTIONS
 
 

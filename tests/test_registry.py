@@ -16,7 +16,7 @@ from aggregate.manifest.format import COLUMNS, SHARED_COLUMNS
 
 PROJECT = Path(__file__).resolve().parents[1]
 DECLARED = {"NAME": str, "TITLE": str, "COLOR": str, "LICENSE": str, "CITATION": str, "EXPECTED": str,
-            "COLUMNS": dict, "VOTED": bool, "OPTIONS": tuple}
+            "COLUMNS": dict, "VOTED": bool, "NOISY": bool, "OPTIONS": tuple}
 
 
 @pytest.mark.parametrize("name", list(CORPORA))

@@ -20,10 +20,10 @@ from aggregate.errors import InputError
 from aggregate.manifest.format import write_manifest
 from aggregate.recipe import FeatureConfig
 from aggregate.render.run import render_shards
-from aggregate.shards import ShardsFolder
+from aggregate.shards.reading import ShardsFolder
 from aggregate.shards.storage import StorageConfig
 from aggregate.shards.verify import verify_shards
-from aggregate.vocabulary import EMOTIONS
+from aggregate.vocabulary import CLIP_COLUMNS, EMOTIONS
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -193,7 +193,7 @@ def test_a_shard_written_while_it_renders_is_the_shard_written_at_once(reference
     with h5py.File(reference / "shard-00001.h5", "r") as f:
         features = f["features"][:]
         columns = h5.ShardColumns(labels=f["labels"][:], vote_fractions=f["vote_fractions"][:],
-                                  **{name: list(f[name].asstr()[:]) for name in h5.STRING_COLUMNS})
+                                  **{name: list(f[name].asstr()[:]) for name in CLIP_COLUMNS})
     files = []
     for cuts in ([0, 8], [0, 1, 2, 5, 8], [0, 3, 8]):
         path = tmp_path / f"cut-{len(files)}.h5"

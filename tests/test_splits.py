@@ -9,18 +9,11 @@ import pandas as pd
 import pytest
 
 from aggregate.errors import InputError
-from aggregate.manifest.splits import (
-    SplitConfig,
-    SplitError,
-    assign_splits,
-    check_speaker_disjoint,
-    leaking_speakers,
-    read_splits,
-    require_nonempty,
-    split_table,
-    summarize_splits,
-    write_splits,
-)
+from aggregate.manifest.split_assign import assign_splits
+from aggregate.manifest.split_checks import check_speaker_disjoint, leaking_speakers, require_nonempty
+from aggregate.manifest.split_config import SplitConfig, SplitError
+from aggregate.manifest.split_files import read_splits, split_table, write_splits
+from aggregate.manifest.split_summary import summarize_splits
 from aggregate.vocabulary import EMOTIONS, SPLITS
 
 LABELS = [f"label_{e}" for e in EMOTIONS]

@@ -64,7 +64,7 @@ def test_a_run_on_a_split_with_too_few_speakers_says_so_and_names_the_tools(shor
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
-    from aggregate.shards import ShardsFolder
+    from aggregate.shards.reading import ShardsFolder
     from train.data import load_split
     from train.losses import class_weights
 
@@ -179,8 +179,8 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
 
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):
-    from aggregate.manifest.splits import SplitConfig
-    from aggregate.shards import ShardsFolder
+    from aggregate.manifest.split_config import SplitConfig
+    from aggregate.shards.reading import ShardsFolder
     from train.run import TrainOptions, _splits_for
 
     folder = ShardsFolder.open(demo_shards)

@@ -26,7 +26,7 @@ import numpy as np
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
 from aggregate.owned import check_owned, marker_text
-from aggregate.manifest.splits import SplitConfig
+from aggregate.manifest.split_config import SplitConfig
 
 from .metrics import evaluate
 from .names import DEFAULT_MODEL, MODEL_NAMES

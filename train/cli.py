@@ -163,7 +163,7 @@ def _check_inputs(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace):
-    from aggregate.manifest.splits import SplitConfig
+    from aggregate.manifest.split_config import SplitConfig
 
     from .run import TrainOptions
 

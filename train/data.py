@@ -17,7 +17,7 @@ import numpy as np
 from aggregate.dataset import ShardDataset
 from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
-from aggregate.shards import ShardsFolder
+from aggregate.shards.reading import ShardsFolder
 from aggregate.dataset.streaming import read_blocks
 
 SplitData = ShardDataset  # a split, as the training code sees it

@@ -25,9 +25,12 @@ import pandas as pd
 
 from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
-from aggregate.shards import ShardsFolder
-from aggregate.manifest.splits import (SplitConfig, assign_splits, check_speaker_disjoint, read_splits, require_nonempty,
-                                       split_table, summarize_splits, write_splits)
+from aggregate.shards.reading import ShardsFolder
+from aggregate.manifest.split_config import SplitConfig
+from aggregate.manifest.split_assign import assign_splits
+from aggregate.manifest.split_checks import check_speaker_disjoint, require_nonempty
+from aggregate.manifest.split_files import read_splits, split_table, write_splits
+from aggregate.manifest.split_summary import summarize_splits
 
 from .data import SplitData, load_split, make_dataset
 from .metrics import evaluate, format_report, tune_thresholds

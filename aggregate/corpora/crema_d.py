@@ -33,6 +33,7 @@ CITATION = ("Cao, H., Cooper, D. G., Keutmann, M. K., Gur, R. C., Nenkova, A., &
 EXPECTED = ("the CREMA-D folder with AudioWAV/ and processedResults/tabulatedVotes.csv "
             "(the official release), or the folder that holds it")
 VOTED = True  # labels from raters' votes; the file name's emotion is kept as acted_label
+NOISY = True  # the paper judged it noisy by ear: the recipe gates its noise
 COLUMNS = {"statement": "string", "intensity": "string", "age": "Int16"}
 OPTIONS = ()
 VOTES_FILE = Path("processedResults", "tabulatedVotes.csv")

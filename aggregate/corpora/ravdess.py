@@ -29,6 +29,7 @@ LICENSE = "CC BY-NC-SA 4.0"
 CITATION = ("Livingstone, S. R., & Russo, F. A. (2018). The Ryerson Audio-Visual Database of Emotional Speech and Song (RAVDESS). PLoS ONE, 13(5), e0196391. https://doi.org/10.1371/journal.pone.0196391")
 EXPECTED = "a folder with Actor_01 ... Actor_24 subfolders (Audio_Speech_Actors_01-24.zip unpacked)"
 VOTED = False  # one acted emotion per clip
+NOISY = False  # studio recordings: the recipe leaves them as they are
 COLUMNS = {"statement": "string", "intensity": "string", "repetition": "Int8", "vocal_channel": "string"}
 OPTIONS = (
     Option("calm_as_neutral", False, "label RAVDESS 'calm' clips neutral instead of rejecting them"),

@@ -33,6 +33,7 @@ CITATION = ("Dupuis, K., & Pichora-Fuller, M. K. (2010). Toronto emotional speec
 EXPECTED = ("the folder 'TESS Toronto emotional speech set data' with OAF_<emotion> and "
             "YAF_<emotion> subfolders, or the folder that holds it")
 VOTED = False  # one acted emotion per clip
+NOISY = False  # studio recordings: the recipe leaves them as they are
 COLUMNS = {"word": "string", "age": "Int16"}
 OPTIONS = ()
 

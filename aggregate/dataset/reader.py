@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..shards.h5 import features_of, read_block, read_block_into
 from ..shards.reading import ShardsFolder
-from ..vocabulary import SPLITS
+from ..vocabulary import CLIP_COLUMNS, SPLITS
 from .blocks import ROWS_PER_BLOCK, Block, as_float32
 from .streaming import ReaderPool, stream_batches
 
@@ -42,7 +42,7 @@ class ShardDataset:
         self.split = split
         self.emotions = self.folder.emotions
         wanted = None if sample_ids is None else set(sample_ids)
-        places, columns = [], {k: [] for k in ("sample_id", "speaker", "corpus", "split", "labels", "vote_fractions")}
+        places, columns = [], {k: [] for k in (*CLIP_COLUMNS, "labels", "vote_fractions")}
         for shard in self.folder.shard_names:
             table = self.folder.columns(shard)
             rows = np.ones(len(table["sample_id"]), bool)

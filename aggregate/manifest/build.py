@@ -26,7 +26,9 @@ from ..errors import InputError
 from ..progress import show_progress
 from ..vocabulary import EMOTIONS
 from .format import COLUMNS, REJECT_COLUMNS, Manifest
-from .splits import SplitConfig, assign_splits, summarize_splits
+from .split_assign import assign_splits
+from .split_config import SplitConfig
+from .split_summary import summarize_splits
 
 
 @dataclass(frozen=True)

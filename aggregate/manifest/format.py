@@ -50,7 +50,7 @@ def _schema() -> dict[str, str]:
         for column, dtype in unit.COLUMNS.items():
             if columns.setdefault(column, dtype) != dtype:
                 raise TypeError(f"corpus {name} declares column {column} as {dtype}, an earlier one as {columns[column]}")
-    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.manifest.splits; its config is in the metadata)
+    columns["split"] = "string"  # speaker-disjoint train/val/test (aggregate.manifest.split_assign; its config is in the metadata)
     return columns
 
 

@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from functools import cached_property
+
+
+def _noisy_corpora() -> tuple[str, ...]:
+    """The corpora whose unit declares ``NOISY``, in registry order. Imported here, when a config is
+    made without its own list: a config read back from shards has its list, and reading shards
+    needs no corpus unit."""
+    from ..corpora import CORPORA
+
+    return tuple(name for name, unit in CORPORA.items() if unit.NOISY)
+
 
 RESAMPLERS = ("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq")  # librosa's names for soxr's qualities
 WINDOWS = ("hann", "hamming", "blackman", "bartlett", "boxcar")
@@ -30,8 +40,8 @@ class FeatureConfig:
     sample_rate: int = 48000
     duration_s: float = 4.5  # longer clips are cropped, shorter zero-padded, both on the right
     resampler: str = "soxr_hq"  # librosa's res_type; soxr's quality="HQ"
-    # -- noise reduction (spectral gating) on these corpora only; the paper judged them noisy by ear
-    noisy_corpora: tuple[str, ...] = ("iemocap", "crema-d")
+    # -- noise reduction (spectral gating) on these corpora only: those whose unit declares NOISY
+    noisy_corpora: tuple[str, ...] = field(default_factory=_noisy_corpora)
     # noisereduce.reduce_noise(y, sr) defaults (noisereduce 3.0), written out so a new release
     # of noisereduce cannot silently change the recipe
     nr_stationary: bool = False
@@ -74,7 +84,7 @@ class FeatureConfig:
                 value = bool(value)
             elif isinstance(default, (int, float, str)):
                 value = type(default)(value)
-            elif isinstance(default, tuple):
+            elif isinstance(default, tuple) or f.default_factory is not MISSING:  # the one factory's is a tuple
                 value = tuple(str(item) for item in ([value] if isinstance(value, str) else value))
             object.__setattr__(self, f.name, value)
         if self.n_samples < self.n_fft:

@@ -29,7 +29,7 @@ from ..errors import InputError
 from ..progress import show_progress
 from ..recipe import FeatureConfig
 from ..shards.storage import StorageConfig
-from ..vocabulary import EMOTIONS
+from ..vocabulary import CLIP_COLUMNS, EMOTIONS
 from .pool import worker_pool
 from .worker import MAX_CHUNK, MIN_CHUNK, Chunk
 
@@ -188,12 +188,11 @@ class _Assembly:
         if not self.streaming and kept:
             self._draft(len(kept)).write_rows(0, np.stack([features[r] for r in kept]))
         rows = self.rows
-        strings = {name: rows[name].astype(str).to_numpy() for name in ("sample_id", "speaker", "corpus")}
-        split = rows["split"].fillna("").astype(str).to_numpy() if "split" in rows else np.full(len(rows), "")
+        strings = {name: rows[name].fillna("").astype(str).to_numpy() if name in rows else np.full(len(rows), "")
+                   for name in CLIP_COLUMNS}  # a manifest without splits: every clip's split is ""
         labels = rows[[f"label_{e}" for e in EMOTIONS]].to_numpy(np.uint8)
         columns = ShardColumns(labels=labels[kept], vote_fractions=vote_fractions(rows)[kept],
-                               sample_id=list(strings["sample_id"][kept]), speaker=list(strings["speaker"][kept]),
-                               corpus=list(strings["corpus"][kept]), split=list(split[kept]))
+                               **{name: list(strings[name][kept]) for name in CLIP_COLUMNS})
         # Failures name the clip by its manifest path, relative to its corpus: no path of this machine.
         records = [{"sample_id": strings["sample_id"][r], "corpus": strings["corpus"][r],
                     "path": str(rows["path"].iloc[r]), "reason": why} for r, why in sorted(failed.items())]

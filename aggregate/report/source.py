@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..manifest.format import Manifest, read_manifest, rejects_path
-from ..shards import ShardsFolder
+from ..shards.reading import ShardsFolder
 from ..vocabulary import INDEX_FILE, MANIFEST_FILE
 
 EXPECTED = ("expected a manifest .parquet written by `python -m aggregate manifest` "

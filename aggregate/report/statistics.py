@@ -2,7 +2,7 @@
 
 ``describe(source)`` returns a ``Card``: the figures draw it and the page prints it, neither
 computes anything of its own. The split summary and the speaker-leak check are the ones of
-``aggregate.manifest.splits``, shared with the manifest summary and training runs.
+``aggregate.manifest.split_summary``, shared with the manifest summary and training runs.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pandas as pd
 
 from ..corpora import CORPORA
 from ..corpora.base import REASONS
-from ..manifest.splits import SplitSummary, leaking_speakers, split_summary
+from ..manifest.split_checks import leaking_speakers
+from ..manifest.split_summary import SplitSummary, split_summary
 from ..vocabulary import EMOTIONS
 from .source import Source
 

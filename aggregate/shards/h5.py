@@ -21,11 +21,10 @@ import numpy as np
 
 from .. import __version__
 from ..recipe import FeatureConfig
-from ..vocabulary import EMOTIONS
+from ..vocabulary import CLIP_COLUMNS, EMOTIONS
 from .storage import StorageConfig
 
 FORMAT = "aggregate-shards/2"
-STRING_COLUMNS = ("sample_id", "speaker", "corpus", "split")
 
 
 @dataclass
@@ -77,7 +76,7 @@ class ShardWriter:
         f.create_dataset("labels", data=columns.labels.astype(np.uint8).reshape(-1, len(EMOTIONS)))
         f.create_dataset("vote_fractions",
                          data=columns.vote_fractions.astype(np.float32).reshape(-1, len(EMOTIONS)))
-        for name in STRING_COLUMNS:
+        for name in CLIP_COLUMNS:
             f.create_dataset(name, data=np.array(getattr(columns, name), dtype=object), dtype=strings)
         named = f.create_group("emotion")
         for column, emotion in enumerate(EMOTIONS):
@@ -109,7 +108,7 @@ def read_header(path: Path) -> tuple[list[str], str, list[dict]]:
 def read_columns(path: Path) -> dict[str, np.ndarray]:
     """Every per-sample column but the features: labels, vote_fractions and the strings."""
     with h5py.File(path, "r") as f:
-        out = {name: f[name].asstr()[:] for name in STRING_COLUMNS}
+        out = {name: f[name].asstr()[:] for name in CLIP_COLUMNS}
         out["labels"] = f["labels"][:]
         out["vote_fractions"] = f["vote_fractions"][:]
     return out
@@ -143,7 +142,7 @@ def check(path: Path, samples: int, recipe: FeatureConfig, storage: StorageConfi
         if features.shape != (len(ids), *recipe.shape) or features.dtype != np.dtype(storage.dtype):
             problems.append(f"{name}: features are {features.shape} {features.dtype}, expected "
                             f"({len(ids)}, {recipe.shape[0]}, {recipe.shape[1]}) {storage.dtype}")
-        for other in ("labels", "vote_fractions", *STRING_COLUMNS[1:]):
+        for other in ("labels", "vote_fractions", *CLIP_COLUMNS[1:]):
             if f[other].shape[0] != len(ids):
                 problems.append(f"{name}: {other} has {f[other].shape[0]} rows for {len(ids)} samples")
         labels = f["labels"][:]

@@ -27,7 +27,7 @@ from ..errors import InputError
 from ..files import sha256_of
 from ..progress import show_progress
 from ..recipe import FeatureConfig
-from ..vocabulary import INDEX_FILE, MANIFEST_FILE
+from ..vocabulary import EMOTIONS, INDEX_FILE, MANIFEST_FILE
 from . import h5
 from .storage import StorageConfig
 
@@ -206,6 +206,9 @@ def _check_index(index: dict, where: Path) -> None:
     for key, kind in _INDEX_FIELDS.items():
         if not isinstance(index.get(key), kind):
             raise damaged(f"'{key}' is missing or not a {kind.__name__}")
+    if index["emotions"] != list(EMOTIONS):  # the labels' columns mean these emotions, in this order
+        raise InputError(f"{where} labels the emotions {', '.join(map(str, index['emotions']))}; this version reads "
+                         f"{', '.join(EMOTIONS)}: render the manifest again with this version")
     if not all(isinstance(index["manifest"].get(k), str) for k in ("file", "sha256", "source_sha256")):
         raise damaged("'manifest' lacks its file name and checksums")
     try:

@@ -16,19 +16,18 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..files import atomic_write, make_durable, open_own_file, refuse_link, sha256_of, temporary_beside
+from ..files import atomic_write, make_durable, open_own_file, refuse_link, sha256_of, temporaries_of, temporary_beside
 from ..manifest.format import ManifestTable, rejects_path, write_shareable_copy
 from ..owned import check_not_inside_owned
 from ..recipe import FeatureConfig
-from ..vocabulary import EMOTIONS, INDEX_FILE, MANIFEST_FILE, PLAN_FILE
+from ..vocabulary import EMOTIONS, INDEX_FILE, LOCK_FILE, MANIFEST_FILE, PLAN_FILE
 from . import h5
 from .reading import CHECKSUM_SUFFIX, SHARD_NAME, ShardsFolder, read_json, shard_name
 from .storage import StorageConfig
 
-LOCK_FILE = ".render.lock"
 # Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.
-OWN_TEMPORARIES = (".shard-*.tmp", f".{INDEX_FILE}.*.tmp", f".{PLAN_FILE}.*.tmp", f".{MANIFEST_FILE}.*.tmp",
-                   ".manifest.rejects.csv.*.tmp")
+OWN_TEMPORARIES = tuple(temporaries_of(name) for name in ("shard-*", INDEX_FILE, PLAN_FILE, MANIFEST_FILE,
+                                                         rejects_path(MANIFEST_FILE).name))
 
 
 class ShardsFolderWriter(ShardsFolder):

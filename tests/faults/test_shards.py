@@ -18,7 +18,7 @@ import pytest
 
 from aggregate.errors import InputError
 from aggregate.render.run import render_shards
-from aggregate.shards import ShardsFolder
+from aggregate.shards.reading import ShardsFolder
 from aggregate.shards.storage import StorageConfig
 from aggregate.shards.verify import verify_shards
 from aggregate.shards.writing import ShardsFolderWriter
@@ -190,6 +190,18 @@ def test_a_shard_name_outside_the_folder_is_refused(reference, tmp_path):
     line = one_error_line(cli("verify", str(out), "-q", cwd=tmp_path))
     assert "index.json is damaged" in line
     with pytest.raises(InputError, match="damaged"):
+        ShardsFolder.open(out)
+
+
+def test_shards_of_another_emotion_list_are_refused(reference, tmp_path):
+    out = tmp_path / "shards"
+    shutil.copytree(reference, out)
+    index = json.loads((out / "index.json").read_text())
+    index["emotions"] = [*index["emotions"][1:], index["emotions"][0]]  # same emotions, another order
+    (out / "index.json").write_text(json.dumps(index))
+    line = one_error_line(cli("verify", str(out), "-q", cwd=tmp_path))
+    assert "labels the emotions anger" in line and "render the manifest again" in line
+    with pytest.raises(InputError, match="this version reads neutral, anger"):
         ShardsFolder.open(out)
 
 

@@ -80,7 +80,7 @@ def test_a_shard_flipped_after_rendering_is_refused_by_train_and_evaluate(tiny_r
 
 
 def test_a_shard_that_breaks_during_training_is_one_line(demo_shards, tmp_path, monkeypatch):
-    from aggregate.shards import ShardsFolder
+    from aggregate.shards.reading import ShardsFolder
     from train.run import TrainOptions, train_run
 
     shards = tmp_path / "shards"

@@ -1,4 +1,4 @@
-"""Speaker-disjoint train/val/test splits of the manifest's clips.
+"""Assigning speaker-disjoint train/val/test splits to the manifest's clips.
 
 ``assign_splits(clips, config)`` gives every clip ``"train"``, ``"val"`` or
 ``"test"``. The rules, for every strategy:
@@ -61,100 +61,25 @@ Strategies (``SplitConfig.strategy``):
 
 A split can end up empty (two speakers in all): ``assign_splits`` does not
 fail, ``require_nonempty`` says so when a caller needs the split.
-
-Split files (``write_splits``/``read_splits``) are CSV with the columns
-``sample_id, speaker, corpus, split`` (see ``split_table``).
 """
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..corpora import CORPORA
-from ..errors import InputError
-from ..files import atomic_write
-from ..vocabulary import EMOTIONS, SPLIT_STRATEGIES, SPLITS
+from ..vocabulary import EMOTIONS, SPLITS
+from .split_config import TEST, TRAIN, VAL, SplitConfig, SplitError
 
 CORPUS_ORDER: tuple[str, ...] = tuple(CORPORA)  # the registry's order; table corpora follow by name
 LABEL_COLUMNS: tuple[str, ...] = tuple(f"label_{e}" for e in EMOTIONS)
-TABLE_COLUMNS: tuple[str, ...] = ("sample_id", "speaker", "corpus", "split")
 
 RESTARTS = 128  # deals tried per corpus: enough to balance labels, cheap (vectorised over deals)
 LABEL_WEIGHT = 0.5  # clip shares matter more than label balance; both are L1 distances
 SLACK = 0.01  # deals this close to the best score are as good: the seed picks among them
-FEW_HELD_OUT_SPEAKERS = 3  # fewer speakers than this in a corpus's val or test: its scores are one or two voices
 MAX_SWAP_SPEAKERS = 400  # above this, polishing tries moves only (swap arrays: speakers^2 x 3 x 7)
-
-TRAIN, VAL, TEST = range(3)  # positions in SPLITS
-
-
-class SplitError(InputError):
-    """A split that cannot be made or used; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    """How to split: everything ``assign_splits`` needs, stored with a run or a manifest."""
-
-    strategy: str = "speakers"  # "speakers" | "leave-one-corpus-out" | "kfold" | "random" (leaks speakers)
-    seed: int = 0
-    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train/val/test share of clips ("speakers")
-    test_corpus: str | None = None  # the corpus held out ("leave-one-corpus-out")
-    folds: int = 5  # "kfold"
-    fold: int = 0  # "kfold": this fold is test; val comes from the other folds' speakers
-
-    def __post_init__(self) -> None:
-        # Normalise here, so equal configs compare and serialise equal (JSON gives lists).
-        object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))
-        if self.strategy not in SPLIT_STRATEGIES:
-            raise SplitError(f"unknown split strategy {self.strategy!r}; use one of {', '.join(SPLIT_STRATEGIES)}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise SplitError(f"the split seed must be a whole number >= 0, got {self.seed!r}")
-        _check_fractions(self.fractions)
-        if self.strategy == "leave-one-corpus-out" and not self.test_corpus:
-            raise SplitError("leave-one-corpus-out needs test_corpus (--test-corpus): the name of a corpus "
-                             f"in the manifest, e.g. {', '.join(CORPUS_ORDER)}")
-        if self.strategy == "kfold":
-            if self.folds < 3:
-                raise SplitError(f"kfold needs at least 3 folds (one test, one val, one train), got {self.folds}")
-            if not 0 <= self.fold < self.folds:
-                raise SplitError(f"fold {self.fold} is out of range: with {self.folds} folds use 0 to {self.folds - 1}")
-
-    @property
-    def speaker_disjoint(self) -> bool:
-        """False only for ``"random"``, the strategy that deals clips, not speakers."""
-        return self.strategy != "random"
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["fractions"] = list(self.fractions)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> "SplitConfig":
-        # Unknown keys are an error: a misspelt option must not silently give the default split.
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise SplitError(f"unknown split option {', '.join(unknown)}; known: "
-                             + ", ".join(f.name for f in fields(cls)))
-        return cls(**data)
-
-
-def _check_fractions(fractions: tuple[float, ...]) -> None:
-    if len(fractions) != 3 or any(not np.isfinite(f) or f < 0 for f in fractions):
-        raise SplitError(f"fractions must be three shares >= 0 (train, val, test), got {fractions}")
-    if abs(sum(fractions) - 1) > 1e-6:
-        raise SplitError(f"fractions must add up to 1, got {fractions} (sum {sum(fractions):g})")
-    if fractions[TRAIN] <= 0:
-        raise SplitError(f"the train fraction must be above 0, got {fractions}")
-
-
-# ---------------------------------------------------------------- assignment
 
 
 def assign_splits(clips: pd.DataFrame, config: SplitConfig = SplitConfig()) -> pd.Series:
@@ -202,7 +127,7 @@ def _speaker_table(clips: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns="n_corpora")
 
 
-def _corpora_in_order(corpora) -> list[str]:
+def corpora_in_order(corpora) -> list[str]:
     """The corpora present, in the manifest's order, then any others by name."""
     present = set(corpora)
     return [c for c in CORPUS_ORDER if c in present] + sorted(present - set(CORPUS_ORDER))
@@ -219,7 +144,7 @@ def _assign_by_speaker(speakers: pd.DataFrame, fractions: np.ndarray, seed: int)
     labels = speakers[[c for c in LABEL_COLUMNS if c in speakers.columns]].to_numpy(float)
     sizes = speakers["clips"].to_numpy(float)
     wanted = [k for k in range(3) if fractions[k] > 0]
-    for corpus in _corpora_in_order(speakers["corpus"]):
+    for corpus in corpora_in_order(speakers["corpus"]):
         rows = np.flatnonzero(speakers["corpus"].to_numpy() == corpus)
         rng = _rng(seed, corpus)
         if len(rows) < len(wanted):
@@ -319,7 +244,7 @@ def _polish(deal: np.ndarray, sizes: np.ndarray, labels: np.ndarray, fractions: 
 
 def _assign_leave_one_out(speakers: pd.DataFrame, config: SplitConfig) -> np.ndarray:
     """``test_corpus`` all test; the others train/val by speaker."""
-    corpora = _corpora_in_order(speakers["corpus"])
+    corpora = corpora_in_order(speakers["corpus"])
     if config.test_corpus not in corpora:
         raise SplitError(f"test corpus {config.test_corpus!r} has no clips here; the clips hold "
                          f"{', '.join(corpora) or 'nothing'}: pass one of them as --test-corpus")
@@ -337,7 +262,7 @@ def _train_val_beside(speakers: pd.DataFrame, test: np.ndarray, config: SplitCon
 def _assign_kfold(speakers: pd.DataFrame, config: SplitConfig) -> np.ndarray:
     """Deal each corpus's speakers into folds, then name the folds' splits."""
     folds = np.zeros(len(speakers), dtype=int)
-    for corpus in _corpora_in_order(speakers["corpus"]):
+    for corpus in corpora_in_order(speakers["corpus"]):
         rows = np.flatnonzero(speakers["corpus"].to_numpy() == corpus)
         folds[rows] = _deal_folds(speakers["clips"].to_numpy()[rows], config.folds, _rng(config.seed, corpus))
     return _train_val_beside(speakers, folds == config.fold, config)
@@ -349,7 +274,7 @@ def _assign_random(clips: pd.DataFrame, config: SplitConfig) -> pd.Series:
     chosen = np.zeros(len(clips), dtype=int)
     corpus = clips["corpus"].astype(str).to_numpy()
     order = np.argsort(clips["sample_id"].astype(str).to_numpy(), kind="stable")  # row order does not matter
-    for name in _corpora_in_order(corpus):
+    for name in corpora_in_order(corpus):
         rows = order[corpus[order] == name]
         shuffled = rows[_rng(config.seed, name).permutation(len(rows))]
         edges = np.round(np.cumsum(config.fractions)[:2] * len(rows)).astype(int)
@@ -370,191 +295,3 @@ def _deal_folds(sizes: np.ndarray, folds: int, rng: np.random.Generator) -> np.n
         fold_of[speaker] = fold
         counts[fold] += sizes[speaker]
     return fold_of
-
-
-# ---------------------------------------------------------------- checks
-
-
-def check_speaker_disjoint(clips: pd.DataFrame, split: pd.Series) -> None:
-    """Raise SplitError naming a speaker whose clips are in more than one split."""
-    leaking = leaking_speakers(clips, split)
-    if len(leaking):
-        speaker, splits = leaking.index[0], ", ".join(leaking.iloc[0])
-        more = f" (and {len(leaking) - 1} more speaker(s))" if len(leaking) > 1 else ""
-        raise SplitError(f"speaker {speaker} is in several splits ({splits}){more}: its voice would be "
-                         "trained on and evaluated; split by speaker (aggregate.manifest.splits.assign_splits)")
-
-
-def leaking_speakers(clips: pd.DataFrame, split: pd.Series) -> pd.Series:
-    """The speakers whose clips are in more than one split, sorted by name; each value is the
-    sorted list of that speaker's splits. Clips without a split are left out."""
-    frame = pd.DataFrame({"speaker": clips["speaker"].to_numpy(), "split": _aligned(clips, split)}).dropna()
-    per_speaker = frame.groupby("speaker", sort=True)["split"].unique()
-    return per_speaker[per_speaker.map(len) > 1].map(lambda values: sorted(map(str, values)))
-
-
-def _aligned(clips: pd.DataFrame, split) -> np.ndarray:
-    """The split values in the order of ``clips``' rows: a Series by index label, anything else by
-    position. A Series that misses clips is an error, not a silent gap in a leak check."""
-    if isinstance(split, pd.Series):
-        if not split.index.equals(clips.index):
-            missing = clips.index.difference(split.index)
-            if len(missing) or split.index.has_duplicates:
-                raise SplitError(f"the split does not match the clips: {len(missing)} clip(s) have no entry; "
-                                 "pass the Series assign_splits returned for these clips")
-            split = split.reindex(clips.index)
-        return split.to_numpy(dtype=object)
-    values = np.asarray(split, dtype=object)
-    if len(values) != len(clips):
-        raise SplitError(f"the split has {len(values)} values for {len(clips)} clips; give one per clip")
-    return values
-
-
-def require_nonempty(split: pd.Series, needed=("train", "val")) -> None:
-    """Raise SplitError if any of the ``needed`` splits has no clips."""
-    for name in needed:
-        if not (split == name).any():
-            raise SplitError(f"the split {name!r} has no clips: there are too few speakers to hold whole "
-                             "speakers out for it; add corpora or speakers, or choose another strategy "
-                             "(leave-one-corpus-out, kfold) or other fractions")
-
-
-# ---------------------------------------------------------------- files and summaries
-
-
-def split_table(clips: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
-    """``sample_id, speaker, corpus, split`` per clip, sorted by sample_id: a splits file's rows."""
-    table = pd.DataFrame({"sample_id": clips["sample_id"], "speaker": clips["speaker"],
-                          "corpus": clips["corpus"], "split": _aligned(clips, split)})
-    return table.astype("string").sort_values("sample_id", ignore_index=True)
-
-
-def write_splits(table: pd.DataFrame, path: Path | str, speaker_disjoint: bool = True) -> None:
-    """Write a split table as CSV (whole or not at all); ``speaker_disjoint=False`` only for a ``"random"`` split."""
-    path = Path(path)
-    _validate_table(table, f"the split table for {path}", speaker_disjoint)
-    atomic_write(path, lambda tmp: table[list(TABLE_COLUMNS)].to_csv(tmp, index=False))
-
-
-def read_splits(path: Path | str, speaker_disjoint: bool = True) -> pd.DataFrame:
-    """Read and check a splits CSV: the columns, known split values, no speaker in two splits
-    (unless ``speaker_disjoint=False``: a ``"random"`` split's file, read back by its own run)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SplitError(f"splits file {path} not found; pass the splits.csv of an earlier run folder")
-    try:
-        table = pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""])
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SplitError(f"splits file {path} is not a readable CSV ({error}); "
-                         "write it again with aggregate.manifest.splits.write_splits") from None
-    _validate_table(table, f"splits file {path}", speaker_disjoint)
-    return table[list(TABLE_COLUMNS)]
-
-
-def _validate_table(table: pd.DataFrame, where: str, speaker_disjoint: bool = True) -> None:
-    fix = "it needs the columns sample_id, speaker, corpus, split (write it with aggregate.manifest.splits.write_splits)"
-    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
-    if missing:
-        raise SplitError(f"{where} lacks the column(s) {', '.join(missing)}; {fix}")
-    for column in TABLE_COLUMNS:
-        empty = table[column].isna()
-        if empty.any():
-            raise SplitError(f"{where}: row {_line(table, empty)} has no {column}; {fix}")
-    unknown = ~table["split"].isin(SPLITS)
-    if unknown.any():
-        raise SplitError(f"{where}: row {_line(table, unknown)} has the split {table['split'][unknown].iloc[0]!r}; "
-                         f"a split is one of {', '.join(SPLITS)}")
-    twice = table["sample_id"].duplicated()
-    if twice.any():
-        raise SplitError(f"{where}: sample_id {table['sample_id'][twice].iloc[0]} appears twice (row "
-                         f"{_line(table, twice)}); each clip has one split")
-    if not speaker_disjoint:
-        return
-    try:
-        check_speaker_disjoint(table, table["split"])
-    except SplitError as error:
-        raise SplitError(f"{where}: {error}") from None
-
-
-def _line(table: pd.DataFrame, mask: pd.Series) -> int:
-    """The 1-based data row of the first hit (the CSV line is one more, after the header)."""
-    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
-
-
-@dataclass
-class SplitSummary:
-    """Clips, speakers and labels per split: the numbers the manifest summary, a training run and
-    the data card show. ``names`` are the columns: train, val, test (even when empty), any other
-    value, then ``"none"`` when some clips have no split."""
-
-    names: list[str]
-    clips: pd.DataFrame  # one row per corpus (in order), then "all"; one column per name
-    speakers: pd.DataFrame  # distinct speakers, same shape as ``clips``
-    labels: pd.DataFrame  # clips carrying each emotion (rows, the label columns present) per name
-
-
-def split_summary(clips: pd.DataFrame, split: pd.Series) -> SplitSummary:
-    """Count ``clips`` per corpus and split (``split`` aligned as in ``check_speaker_disjoint``)."""
-    frame = pd.DataFrame({"corpus": clips["corpus"].astype(str), "speaker": clips["speaker"].astype(str),
-                          "split": pd.array(_aligned(clips, split), dtype="string")}, index=clips.index)
-    frame["split"] = frame["split"].fillna("none")
-    present = set(frame["split"])
-    names = [*SPLITS, *sorted(present - {*SPLITS, "none"}), *(["none"] if "none" in present else [])]
-    rows = [*_corpora_in_order(frame["corpus"]), "all"]
-    counted, speakers = {}, {}
-    for row in rows:
-        part = frame if row == "all" else frame[frame["corpus"] == row]
-        counted[row] = part["split"].value_counts().reindex(names, fill_value=0)
-        speakers[row] = part.groupby("split")["speaker"].nunique().reindex(names, fill_value=0)
-    labels = [c for c in LABEL_COLUMNS if c in clips.columns]
-    by_split = clips[labels].fillna(0).astype(int).groupby(frame["split"].to_numpy()).sum()
-    return SplitSummary(names, pd.DataFrame(counted).T.astype(int), pd.DataFrame(speakers).T.astype(int),
-                        by_split.reindex(names, fill_value=0).T.rename(index=lambda c: c.removeprefix("label_")))
-
-
-def summarize_splits(clips: pd.DataFrame, split: pd.Series, strategy: str | None = "speakers") -> str:
-    """A text table for people: clips (share of the corpus) and speakers per split and corpus,
-    then clips per emotion per split (share of the split's clips), then a warning for each corpus
-    whose val or test holds too few speakers to measure anything (``few_speaker_warnings``)."""
-    summary = split_summary(clips, split)
-    cells = pd.DataFrame({name: [f"{n} ({_share(n, total)}) / {k} spk" for n, total, k in
-                                 zip(summary.clips[name], summary.clips.sum(axis=1), summary.speakers[name])]
-                          for name in summary.names}, index=summary.clips.index)
-    lines = ["clips (share of the corpus) / speakers per split:", cells.to_string()]
-    if len(summary.labels):
-        totals = summary.clips.loc["all"]
-        table = pd.DataFrame({name: [f"{n} ({_share(n, totals[name])})" for n in summary.labels[name]]
-                              for name in summary.names}, index=summary.labels.index)
-        lines += ["clips per emotion (share of the split's clips):", table.to_string()]
-    return "\n".join(lines + few_speaker_warnings(summary, strategy))
-
-
-def few_speaker_warnings(summary: SplitSummary, strategy: str | None = "speakers") -> list[str]:
-    """One line per trained-on corpus whose val or test split holds fewer than FEW_HELD_OUT_SPEAKERS
-    speakers: its scores are then those of one or two voices (12 RAVDESS actors give 1 in val and
-    1 in test; 2 TESS speakers give none), and they change with every seed. The line names the tools
-    that measure such corpora. Only for the "speakers" split (the manifest's; None: a split read from a
-    file): the other strategies are those tools, and keep val small or test empty by design."""
-    if strategy not in ("speakers", None):
-        return []
-    held_out, lines = ("val", "test"), []
-    for corpus in summary.clips.index.drop("all"):
-        if "train" not in summary.names or not summary.clips.at[corpus, "train"]:
-            continue  # not trained on (a held-out corpus): nothing of it is picked or tuned on few voices
-        few = {name: int(summary.speakers.at[corpus, name]) for name in held_out
-               if name in summary.names and summary.speakers.at[corpus, name] < FEW_HELD_OUT_SPEAKERS}
-        if not few:
-            continue
-        if not any(few.values()):
-            what = f"{' and '.join(few)} hold{'s' if len(few) == 1 else ''} none of its speakers: no score measures it"
-        else:
-            what = (" and ".join(f"{name} holds {n} speaker{'s' if n != 1 else ''}" for name, n in few.items())
-                    + f" (fewer than {FEW_HELD_OUT_SPEAKERS}): its scores are a voice or two and swing with the seed")
-        lines.append(f"warning: {corpus}: {what}. Measure it with --split-strategy kfold (every speaker tested once; "
-                     "`python -m train benchmark` runs every fold and gives the mean and spread) or with "
-                     f"--split-strategy leave-one-corpus-out --test-corpus {corpus}")
-    return lines
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.0%}" if whole else "-"
