@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import run_module
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -62,16 +63,6 @@ def reference(small_manifest, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reference") / "shards"
     render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False)
     return out
-
-
-def run_module(module: str, *args: str, cwd: Path):
-    """``python -m MODULE ARGS`` in a fresh process, as a user runs it (TensorFlow's chatter off)."""
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
 @pytest.fixture(scope="session")

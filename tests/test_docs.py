@@ -50,6 +50,7 @@ def test_example_that_starts_processes_guards_its_work(doc, number, code):
         assert MAIN_GUARD in code, f"{doc} example {number} starts processes outside `{MAIN_GUARD}`"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc, number, code", EXAMPLES, ids=[f"{d}#{i}" for d, i, _ in EXAMPLES])
 def test_example_runs(demo_folder, tmp_path, doc, number, code):
     script = tmp_path / "example.py"

@@ -14,6 +14,8 @@ from train.models.features import MFCC, Functionals, mfcc_matrix  # noqa: E402
 from train.models.layers import SpecAugment, TimeShift  # noqa: E402
 from train.models.paper_cnn import ModelConfig, build_model  # noqa: E402
 
+pytestmark = pytest.mark.slow  # TensorFlow
+
 FULL_PARAMS = (0.85e6, 1.0e6)  # 926,167 with the defaults: 98 k conv + 786 k first dense (3072 -> 256) + ...
 SMALL_PARAMS = (2e4, 6e4)  # 42,767
 

@@ -10,9 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_module
+from helpers import run_module
 
 from aggregate.errors import InputError
+
+pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
 
 
 def one_error_line(result) -> str:

@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
 from aggregate.errors import InputError
 from aggregate.manifest.format import read_manifest, write_manifest
@@ -25,13 +24,8 @@ from aggregate.report.folder import check_replaceable
 from aggregate.shards.storage import StorageConfig
 from train.run_folder import MARKER, RunFolder
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[1]
 EIGHT = StorageConfig(shard_size=8)
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregate", *args], cwd=cwd, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
 
 
 @pytest.fixture
@@ -164,6 +158,7 @@ def test_a_report_edited_after_it_was_written_is_kept(small_manifest, tmp_path):
 
 # -- outputs never land inside another command's folder --------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["select", "manifest"])
 def test_a_manifest_aimed_at_a_shards_folders_copy_is_refused(reference, small_manifest, tmp_path, command):
     shards = tmp_path / "shards"

@@ -13,7 +13,7 @@ from aggregate.errors import InputError
 from aggregate.manifest.build import build_manifest
 from aggregate.manifest.format import read_manifest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 RAVDESS_CODES = {"01": "neutral", "03": "happy", "04": "sad", "05": "anger", "06": "fear", "07": "disgust",
                  "08": "surprise"}
 
@@ -119,6 +119,7 @@ def test_a_table_name_must_be_safe_and_new(tmp_path, name, message):
         build_manifest({}, tables={name: tmp_path / "t.csv"}, progress=False)
 
 
+@pytest.mark.slow
 def test_cli_mixes_a_table_with_a_corpus_folder(demo, tmp_path):
     write_wav(tmp_path / "clips" / "x1.wav")
     write_wav(tmp_path / "clips" / "x2.wav")
@@ -163,6 +164,7 @@ def test_a_table_saved_with_semicolons_or_tabs_is_read(tmp_path, delimiter):
     assert list(manifest.clips["labels"]) == ["anger", "sad"] and list(manifest.clips["speaker"]) == ["t:s1", "t:s2"]
 
 
+@pytest.mark.slow
 def test_a_table_whose_rows_are_all_rejected_writes_nothing_and_says_why(tmp_path):
     write_wav(tmp_path / "a.wav")
     (tmp_path / "t.csv").write_text("path,speaker,emotion\ngone.wav,s1,anger\na.wav,s2,calm\nx.wav,s3,sad\n")

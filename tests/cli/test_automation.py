@@ -3,33 +3,28 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import cli as run_cli
 
 from aggregate import __version__, progress
 from aggregate.corpora import CORPORA
 from aggregate.manifest.format import read_manifest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the command line as a script would: stdout and stderr are pipes, not terminals."""
-    return subprocess.run([sys.executable, "-m", "aggregate", *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
-
-
+@pytest.mark.slow
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"aggregate {__version__}"
 
 
+@pytest.mark.slow
 def test_manifest_json_is_the_whole_stdout_and_progress_is_plain_lines(demo, tmp_path):
     out = tmp_path / "m.parquet"
     flags = [arg for name, root in demo.roots.items() for arg in (f"--{name}", str(root))]
@@ -47,6 +42,7 @@ def test_manifest_json_is_the_whole_stdout_and_progress_is_plain_lines(demo, tmp
     assert "reading headers" not in quiet.stderr and json.loads(quiet.stdout)["clips"] == data["clips"]
 
 
+@pytest.mark.slow
 def test_render_and_verify_json(small_manifest, tmp_path):
     shards = tmp_path / "shards"
     result = run_cli("render", str(small_manifest), "-o", str(shards), "--shard-size", "16", "--jobs", "1", "--json")
@@ -71,6 +67,7 @@ def test_render_and_verify_json(small_manifest, tmp_path):
     assert data["ok"] is False and any("shard-00001.h5: listed in the index but missing" in p for p in data["problems"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["manifest", "render", "verify"])
 def test_bad_input_with_json_is_still_one_line_on_stderr(command, tmp_path):
     args = {"manifest": ["--ravdess", str(tmp_path / "nowhere")], "render": [str(tmp_path / "no.parquet"), "-o",

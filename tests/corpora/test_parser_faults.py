@@ -120,6 +120,7 @@ def test_a_vote_row_id_that_is_not_a_number_stops_with_one_line(tmp_path):
         build_manifest({"crema-d": root}, progress=False)
 
 
+@pytest.mark.slow
 def test_the_cli_prints_no_traceback_for_a_bad_table(tmp_path):
     root = _crema(tmp_path, GOOD_ROWS, demographics='1001,abc,"Male","x","y"')
     result = subprocess.run([sys.executable, "-m", "aggregate", "manifest", "--crema-d", str(root),
@@ -166,6 +167,7 @@ def test_a_symlinked_speaker_folder_is_followed_and_a_loop_is_not(tmp_path):
     assert manifest.rejects.empty
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
 def test_a_file_name_that_is_not_utf8_is_rejected(tmp_path):
     write_wav(tmp_path / "Actor_01" / "03-01-05-01-01-01-01.wav")

@@ -415,6 +415,7 @@ BROWSER = shutil.which("chromium")
 WINDOW = (1280, 10000)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(BROWSER is None, reason="chromium is not installed (apt-get install -y chromium): "
                                             "the page is not checked in a browser")
 def test_page_renders_whole_in_a_browser(shards_report, tmp_path):

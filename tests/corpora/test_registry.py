@@ -14,7 +14,7 @@ from aggregate.corpora.policy import LabelPolicy
 from aggregate.demo.corpora import FORGERS
 from aggregate.manifest.format import COLUMNS, SHARED_COLUMNS
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 DECLARED = {"NAME": str, "TITLE": str, "COLOR": str, "LICENSE": str, "CITATION": str, "EXPECTED": str,
             "COLUMNS": dict, "VOTED": bool, "NOISY": bool, "OPTIONS": tuple}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cli
 
 from aggregate.errors import InputError
 from aggregate.manifest.format import read_manifest, write_manifest
@@ -20,16 +21,12 @@ from aggregate.manifest.where import MAX_DEPTH, MAX_LENGTH, MAX_NODES, where_mas
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregate", *args], cwd=cwd, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
-
-
 @pytest.fixture(scope="module")
 def source(demo_manifest, tmp_path_factory) -> Path:
     return write_manifest(demo_manifest, tmp_path_factory.mktemp("where") / "demo.parquet")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("template", [
     "@clips.__class__.__init__.__globals__['sys'].modules['os'].system('touch {target}') == 0",
     "@clips.to_csv('{target}') == 0",
@@ -120,6 +117,7 @@ def test_cost_is_bounded_before_anything_is_evaluated():
     assert where_mask(frame, "(" * (MAX_DEPTH - 1) + "d > 1" + ")" * (MAX_DEPTH - 1)).sum() == 3
 
 
+@pytest.mark.slow
 def test_the_docs_select_examples_run_as_written(source, tmp_path):
     """docs/manifest.md's select examples, as a user types them (the manifest path swapped for the demo's)."""
     text = (PROJECT / "docs" / "manifest.md").read_text()
@@ -137,6 +135,7 @@ def test_the_docs_select_examples_run_as_written(source, tmp_path):
         assert 0 < len(read_manifest(output).clips) < len(read_manifest(tmp_path / "manifests" / "aggregate.parquet").clips)
 
 
+@pytest.mark.slow
 def test_select_takes_quiet_as_every_command_does(source, tmp_path):
     result = cli("select", str(source), "-o", str(tmp_path / "t.parquet"), "--corpus", "tess", "-q", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

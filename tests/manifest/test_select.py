@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import cli as run_cli
 
 from aggregate.corpora import CORPORA
 from aggregate.errors import InputError
@@ -21,12 +19,7 @@ from aggregate.report import build_report
 from aggregate.shards.storage import StorageConfig
 from aggregate.shards.verify import verify_shards
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregate", *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +27,7 @@ def source(demo_manifest, tmp_path_factory) -> Path:
     return write_manifest(demo_manifest, tmp_path_factory.mktemp("select") / "demo.parquet")
 
 
+@pytest.mark.slow
 def test_one_corpus_keeps_its_rows_metadata_and_rejects(source, demo_manifest, tmp_path):
     out = tmp_path / "tess.parquet"
     result = run_cli("select", str(source), "-o", str(out), "--corpus", "tess")
@@ -78,6 +72,7 @@ def test_speakers_and_a_selection_of_a_selection(source, demo_manifest, tmp_path
     assert chain["sha256"] == sha256_of(first) and chain["selected_from"]["sha256"] == sha256_of(source)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags, message", [
     (["--where", "duration <"], "--where 'duration <': expected a column, a number or a string, not the end"),
     (["--where", "no_such_column > 1"], "no_such_column"),
@@ -96,6 +91,7 @@ def test_a_bad_filter_is_one_line(source, tmp_path, flags, message):
     assert not out.exists() and not rejects_path(out).exists()
 
 
+@pytest.mark.slow
 def test_never_overwrites_its_input_or_a_file_it_did_not_write(source, tmp_path):
     before = source.read_bytes()
     result = run_cli("select", str(source), "-o", str(source), "--corpus", "tess")
@@ -130,6 +126,7 @@ def test_render_verify_and_report_take_a_selection(small_manifest, tmp_path):
         assert CORPORA[other].TITLE not in page, f"the card of a RAVDESS selection mentions {other}"
 
 
+@pytest.mark.slow
 def test_select_json(source, tmp_path):
     out = tmp_path / "j.parquet"
     result = run_cli("select", str(source), "-o", str(out), "--split", "val", "--json")

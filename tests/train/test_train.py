@@ -3,31 +3,26 @@ the benchmark, bad input."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import run_module
 
 from aggregate.errors import InputError
 from aggregate.vocabulary import EMOTIONS
 
-PROJECT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
 
-
-def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(PROJECT), TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "train", *args], cwd=cwd, capture_output=True, text=True, env=env)
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def short_run(demo_shards, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"
-    result = run_train("--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
                        "--epochs", "15", "--cache", cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     (run.parent / "stdout.txt").write_text(result.stdout)  # beside the run folder: what it printed
@@ -100,7 +95,7 @@ def default_runs(demo_shards, tmp_path_factory):
     runs = []
     for name, readers in (("a", "1"), ("b", "2")):
         run = tmp_path_factory.mktemp("default") / name
-        result = run_train("--shards", str(demo_shards), "--out", str(run), "--epochs", "3", "--split-strategy",
+        result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--epochs", "3", "--split-strategy",
                            "kfold", "--folds", "4", "--fold", "1", "--readers", readers, cwd=run.parent)
         assert result.returncode == 0, result.stderr[-3000:]
         runs.append(run)
@@ -128,21 +123,21 @@ def test_the_default_run_is_the_fusion_model_and_kfold_trains_on_most_speakers(d
 
 def test_a_random_split_run_warns_and_leaks(demo_shards, tmp_path):
     run = tmp_path / "leaky"
-    result = run_train("--shards", str(demo_shards), "--out", str(run), "--model", "conv1d", "--epochs", "1",
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "conv1d", "--epochs", "1",
                        "--split-strategy", "random", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "LEAKS SPEAKERS" in (run / "report.txt").read_text() and "random" in result.stderr
     splits = pd.read_csv(run / "splits.csv")
     assert splits.groupby("speaker")["split"].nunique().max() > 1
-    again = run_train("evaluate", str(run), cwd=tmp_path)  # its own leaky splits file reads back
+    again = run_module("train", "evaluate", str(run), cwd=tmp_path)  # its own leaky splits file reads back
     assert again.returncode == 0, again.stderr[-2000:]
-    reuse = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits", str(run / "splits.csv"),
+    reuse = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits", str(run / "splits.csv"),
                       cwd=tmp_path)  # but never as a split for another run
     assert reuse.returncode == 2 and "several splits" in reuse.stderr
 
 
 def test_the_benchmark_prints_every_model_beside_baseline_and_trivial(demo_shards, tmp_path):
-    result = run_train("benchmark", "--shards", str(demo_shards), "--out", str(tmp_path / "bench"), "--folds", "3",
+    result = run_module("train", "benchmark", "--shards", str(demo_shards), "--out", str(tmp_path / "bench"), "--folds", "3",
                        "--models", "conv1d", "--seed-epochs", "1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / "bench" / "leaderboard.md").read_text()
@@ -154,7 +149,7 @@ def test_the_benchmark_prints_every_model_beside_baseline_and_trivial(demo_shard
     assert table in result.stdout
     for fold in range(3):
         assert (tmp_path / "bench" / "conv1d" / f"fold{fold}" / "metrics_test.json").is_file()
-    again = run_train("benchmark", "--shards", str(demo_shards), "--out", str(tmp_path / "bench"), "--folds", "3",
+    again = run_module("train", "benchmark", "--shards", str(demo_shards), "--out", str(tmp_path / "bench"), "--folds", "3",
                       "--models", "conv1d", "--seed-epochs", "1", cwd=tmp_path)  # reuses every run
     assert again.returncode == 0 and (tmp_path / "bench" / "leaderboard.md").read_text() == table
 
@@ -164,14 +159,14 @@ def test_evaluate_recomputes_the_same_metrics(short_run, tmp_path):
     shutil.copytree(short_run, copy)
     before = json.loads((copy / "metrics_test.json").read_text())
     (copy / "metrics_test.json").unlink()
-    result = run_train("evaluate", str(copy), cwd=tmp_path)
+    result = run_module("train", "evaluate", str(copy), cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((copy / "metrics_test.json").read_text()) == before
 
 
 def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
     clip = next((demo.roots["ravdess"] / "Actor_01").glob("03-01-05-*.wav"))
-    result = run_train("predict", str(short_run), str(clip), "--json", cwd=tmp_path)
+    result = run_module("train", "predict", str(short_run), str(clip), "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     [answer] = json.loads(result.stdout)
     assert list(answer["probabilities"]) == list(EMOTIONS)
@@ -208,10 +203,10 @@ def test_bad_input_gives_one_clear_line(short_run, demo_shards, tmp_path):
                         (["--shards", str(demo_shards), "--batch-size", "-2"], "--batch-size must be at least 1"),
                         (["baseline", "--shards", str(tmp_path)], "no index.json")]:
         train_args = args if args[0] == "baseline" else ["train", *args]
-        result = run_train(*train_args, "--out", str(tmp_path / "r"), cwd=tmp_path)
+        result = run_module("train", *train_args, "--out", str(tmp_path / "r"), cwd=tmp_path)
         assert result.returncode == 2 and words in result.stderr, result.stderr
         assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    result = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--dropout", "0.1", cwd=tmp_path)
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--dropout", "0.1", cwd=tmp_path)
     assert result.returncode == 2 and "paper-cnn only" in result.stderr
 
     leaky = pd.read_csv(short_run / "splits.csv")
@@ -219,14 +214,14 @@ def test_bad_input_gives_one_clear_line(short_run, demo_shards, tmp_path):
     leaky.loc[leaky.index[leaky["speaker"] == speaker][0], "split"] = "test"
     leaky.loc[leaky.index[leaky["speaker"] == speaker][-1], "split"] = "train"
     leaky.to_csv(tmp_path / "leaky.csv", index=False)
-    result = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits",
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits",
                        str(tmp_path / "leaky.csv"), cwd=tmp_path)
     assert result.returncode == 2 and speaker in result.stderr and "Traceback" not in result.stderr
 
     empty = pd.read_csv(short_run / "splits.csv")
     empty.loc[empty["split"] == "val", "split"] = "train"
     empty.to_csv(tmp_path / "noval.csv", index=False)
-    result = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits",
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--splits",
                        str(tmp_path / "noval.csv"), cwd=tmp_path)
     assert result.returncode == 2 and "'val' has no clips" in result.stderr
 

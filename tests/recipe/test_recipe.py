@@ -87,9 +87,10 @@ def test_hash_is_canonical_and_round_trips():
         FeatureConfig.from_dict({**CONFIG.to_dict(), "n_bands": 64})
 
 
+@pytest.mark.slow
 def test_hash_is_stable_across_processes():
     code = "from aggregate.recipe import FeatureConfig; print(FeatureConfig().hash())"
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     other = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert other.stdout.strip() == CONFIG.hash()
 
@@ -215,9 +216,10 @@ def test_mel_filterbank_equals_librosas(changes):
     assert np.array_equal(mel_filterbank(config), expected)
 
 
+@pytest.mark.slow
 def test_a_render_worker_imports_neither_pandas_nor_scipy_signal():
     code = ("import sys, aggregate.render.worker; "
             "print(sorted(m for m in ('pandas', 'pyarrow', 'h5py', 'scipy.signal', 'librosa') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+                         cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"

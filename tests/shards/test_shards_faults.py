@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
 from aggregate.errors import InputError
 from aggregate.render.run import render_shards
@@ -25,11 +26,6 @@ from aggregate.shards.writing import ShardsFolderWriter
 
 PROJECT = Path(__file__).resolve().parents[2]
 EIGHT = StorageConfig(shard_size=8)
-
-
-def cli(*args: str, cwd: Path, module: str = "aggregate") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:
@@ -56,6 +52,7 @@ def test_resume_renders_a_corrupt_shard_again_instead_of_indexing_it(reference, 
     assert verify_shards(out, progress=False).ok
 
 
+@pytest.mark.slow
 def test_reading_a_shard_with_one_flipped_bit_is_refused(reference, tmp_path):
     out = tmp_path / "shards"
     shutil.copytree(reference, out)
@@ -86,6 +83,7 @@ def test_a_failed_clip_is_rendered_again_with_retry_failed(demo, tmp_path):
         tmp_path / "shards").places
 
 
+@pytest.mark.slow
 def test_a_second_render_into_the_same_folder_is_refused(small_manifest, tmp_path):
     out = tmp_path / "shards"
     holder = ShardsFolderWriter(out)
@@ -118,6 +116,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_workers_die_with_a_killed_render(small_manifest, tmp_path):
     out = tmp_path / "shards"
@@ -153,6 +152,7 @@ def _render_with_two_workers(small_manifest: Path, out: Path, tmp_path: Path) ->
     return process, workers
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_a_worker_killed_mid_render_ends_it_with_one_line(small_manifest, tmp_path):
     out = tmp_path / "shards"
@@ -166,6 +166,7 @@ def test_a_worker_killed_mid_render_ends_it_with_one_line(small_manifest, tmp_pa
     assert render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=4), progress=False).samples == 40
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_ctrl_c_stops_the_workers_and_keeps_nothing_half_written(small_manifest, tmp_path):
     out = tmp_path / "shards"
@@ -178,6 +179,7 @@ def test_ctrl_c_stops_the_workers_and_keeps_nothing_half_written(small_manifest,
     assert not list(out.glob(".*.tmp")) and not (out / "index.json").exists()
 
 
+@pytest.mark.slow
 def test_a_shard_name_outside_the_folder_is_refused(reference, tmp_path):
     out = tmp_path / "shards"
     shutil.copytree(reference, out)
@@ -193,6 +195,7 @@ def test_a_shard_name_outside_the_folder_is_refused(reference, tmp_path):
         ShardsFolder.open(out)
 
 
+@pytest.mark.slow
 def test_shards_of_another_emotion_list_are_refused(reference, tmp_path):
     out = tmp_path / "shards"
     shutil.copytree(reference, out)
@@ -205,6 +208,7 @@ def test_shards_of_another_emotion_list_are_refused(reference, tmp_path):
         ShardsFolder.open(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["not json", "a list", "no shards", "shards not a list", "bad sample place"])
 def test_a_structurally_broken_index_is_one_line(reference, tmp_path, damage):
     out = tmp_path / "shards"
@@ -233,6 +237,7 @@ def test_verify_notices_an_edited_or_missing_plan_and_stray_files(reference, tmp
     assert any(p.startswith("plan.json:") and "missing" in p for p in verify_shards(out, progress=False).problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, expected", [
     (["--feature", "dtype=int8"], "storage option: use --dtype"),
     (["--feature", "resampler=fastest"], "resampler must be one of"),
@@ -250,6 +255,7 @@ def test_storage_cannot_destroy_the_features():
         StorageConfig(dtype="int8")
 
 
+@pytest.mark.slow
 def test_render_under_a_file_is_one_line(small_manifest, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     line = one_error_line(cli("render", str(small_manifest), "-o", str(tmp_path / "a-file" / "shards"), "-q",

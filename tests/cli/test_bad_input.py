@@ -14,7 +14,7 @@ from aggregate.errors import InputError
 from aggregate.manifest.build import build_manifest
 from aggregate.manifest.format import read_manifest, write_manifest
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -82,6 +82,7 @@ def test_votes_file_missing(tmp_path):
         build_manifest({"crema-d": root}, progress=False)
 
 
+@pytest.mark.slow
 def test_cli_prints_one_line_and_writes_nothing(tmp_path):
     output = tmp_path / "out" / "m.parquet"
     result = run_cli("manifest", "--ravdess", str(tmp_path / "nowhere"), "-o", str(output), cwd=tmp_path)
@@ -94,6 +95,7 @@ def test_cli_prints_one_line_and_writes_nothing(tmp_path):
     assert result.returncode == 2 and "no corpus given" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_help_explains_every_option(tmp_path):
     result = run_cli("manifest", "--help", cwd=tmp_path)
     assert result.returncode == 0

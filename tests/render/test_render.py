@@ -25,7 +25,7 @@ from aggregate.shards.storage import StorageConfig
 from aggregate.shards.verify import verify_shards
 from aggregate.vocabulary import CLIP_COLUMNS, EMOTIONS
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def read_index(folder: Path) -> dict:
@@ -63,6 +63,7 @@ def test_shards_hold_what_the_manifest_says(reference, small_manifest, demo_mani
     assert verify_shards(reference, progress=False).problems == []
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_result(reference, small_manifest, tmp_path):
     out = tmp_path / "shards"
     command = [sys.executable, "-m", "aggregate", "render", str(small_manifest), "-o", str(out),
@@ -109,6 +110,7 @@ def three_takes(tmp_path: Path) -> tuple[Path, Path]:
     return manifest, actor
 
 
+@pytest.mark.slow
 def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
     manifest, actor = three_takes(tmp_path)
     (actor / "03-01-05-01-01-02-01.wav").write_bytes(b"RIFF broken after the manifest was built")
@@ -124,6 +126,7 @@ def test_a_clip_that_fails_is_listed_and_the_rest_rendered(tmp_path):
     assert verify_shards(out, progress=False).problems == []
 
 
+@pytest.mark.slow
 def test_verify_names_what_is_wrong(reference, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(reference, broken)
@@ -245,6 +248,7 @@ def test_a_shard_whose_every_clip_failed_is_written_empty(tmp_path):
     assert verify_shards(out, progress=False).problems == []
 
 
+@pytest.mark.slow
 def test_the_cli_writes_the_same_bytes_for_any_jobs(small_manifest, tmp_path):
     """`python -m aggregate render --jobs N` as a user runs it: with a failed clip inside a task,
     the shards are byte for byte those of --jobs 1."""

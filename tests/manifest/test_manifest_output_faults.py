@@ -8,17 +8,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from helpers import cli as run_cli
 
 from aggregate.errors import EXIT_BROKEN_PIPE, InputError
 from aggregate.manifest.build import build_manifest
 from aggregate.manifest.format import read_manifest, rejects_path, write_manifest
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregate", *args], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(PROJECT)))
 
 
 def one_error_line(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -28,6 +24,7 @@ def one_error_line(result: subprocess.CompletedProcess, *words: str) -> None:
         assert word in result.stderr
 
 
+@pytest.mark.slow
 def test_an_output_that_is_a_folder_is_one_line_and_writes_nothing(demo, tmp_path):
     folder = tmp_path / "manifests"
     folder.mkdir()
@@ -36,6 +33,7 @@ def test_an_output_that_is_a_folder_is_one_line_and_writes_nothing(demo, tmp_pat
     assert list(tmp_path.iterdir()) == [folder] and not any(folder.iterdir())
 
 
+@pytest.mark.slow
 def test_an_output_under_a_file_is_one_line(demo, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     result = run_cli("manifest", "--tess", str(demo.roots["tess"]), "-o", str(tmp_path / "notes.txt" / "m.parquet"))
@@ -43,6 +41,7 @@ def test_an_output_under_a_file_is_one_line(demo, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+@pytest.mark.slow
 def test_files_it_did_not_write_are_never_overwritten(demo, tmp_path):
     theirs = tmp_path / "m.parquet"
     theirs.write_text("my own notes")
@@ -57,6 +56,7 @@ def test_files_it_did_not_write_are_never_overwritten(demo, tmp_path):
     assert rejects.read_text() == "a,b\n1,2\n" and not (tmp_path / "n.parquet").exists()
 
 
+@pytest.mark.slow
 def test_a_manifest_it_wrote_is_replaced(demo, tmp_path):
     out = tmp_path / "m.parquet"
     for corpus in ("tess", "ravdess"):
@@ -99,6 +99,7 @@ def test_a_failed_write_leaves_the_previous_pair_whole(two_builds, tmp_path, mon
     assert set(read_manifest(out).clips["corpus"]) == {"tess"}
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_gets_no_traceback(demo, tmp_path):
     """`python -m aggregate manifest ... | head -1`: the reader leaves before the summary is written."""
     process = subprocess.Popen([sys.executable, "-m", "aggregate", "manifest", "--tess", str(demo.roots["tess"]),
@@ -115,6 +116,7 @@ def _rewrite(path: Path, table, metadata: dict) -> None:
     pq.write_table(table.replace_schema_metadata(metadata), path)
 
 
+@pytest.mark.slow
 def test_a_manifest_missing_a_column_or_its_metadata_is_refused_and_render_writes_nothing(two_builds, tmp_path):
     tess, _ = two_builds
     path = write_manifest(tess, tmp_path / "m.parquet")
@@ -130,6 +132,7 @@ def test_a_manifest_missing_a_column_or_its_metadata_is_refused_and_render_write
     assert not (tmp_path / "shards").exists()
 
 
+@pytest.mark.slow
 def test_render_refuses_a_rejects_table_of_another_build_before_it_writes_anything(two_builds, tmp_path):
     tess, ravdess = two_builds
     mine = write_manifest(tess, tmp_path / "tess.parquet")
