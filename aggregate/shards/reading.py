@@ -167,6 +167,7 @@ class ShardsFolder:
             raise InputError(f"{path} cannot be read as a shard ({err}); run "
                              f"`python -m aggregate verify {self.path}` and re-render") from None
 
+
 def _not_a_folder(path: Path) -> str:
     """What to do when a shards folder was expected: the next step for what was actually given."""
     if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):  # a manifest, most likely: render it first
