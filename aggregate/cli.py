@@ -188,7 +188,7 @@ def _human(args: argparse.Namespace):
 
 
 def _print_json(result: dict) -> None:
-    print(json.dumps(result, sort_keys=True))
+    print(json.dumps({"ok": True, **result}, sort_keys=True))  # verify's own "ok" wins
 
 
 def _add_policy_options(parser: argparse.ArgumentParser) -> None:
@@ -346,7 +346,7 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
         if len(result.failed) > 10:
             print(f"  ... and {len(result.failed) - 10} more", file=out)
     if as_json:
-        _print_json({"folder": str(result.folder), "shards": result.shards, "rendered": result.rendered,
+        _print_json({"ok": not result.failed, "folder": str(result.folder), "shards": result.shards, "rendered": result.rendered,
                      "skipped": result.skipped, "samples": result.samples, "failed": result.failed})
     return 1 if result.failed else 0
 

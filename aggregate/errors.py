@@ -41,13 +41,26 @@ def run_command(handler, args) -> int:
         return status
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
+        _json_failure(args, str(err))
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing half-written is kept or used; run the same command again to resume",
               file=sys.stderr)
+        _json_failure(args, "interrupted")
         return 130
     except BrokenPipeError:
         # The reader of stdout left (`| head -1`): stop quietly. Point stdout at devnull so that
         # Python's own flush at exit does not fail again and print "Exception ignored".
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+
+
+def _json_failure(args, error: str) -> None:
+    """With --json, a script reads the failure on stdout too: one JSON object with "ok": false."""
+    if getattr(args, "json", False):
+        import json
+
+        try:
+            print(json.dumps({"ok": False, "error": error}, sort_keys=True), flush=True)
+        except (BrokenPipeError, OSError):  # a reader gone away: stderr has the line already
+            pass

@@ -36,9 +36,9 @@ def atomic_write_all(files: list[tuple[Path, Callable[[str], None]]]) -> None:
         raise
 
 
-# Creating a file never follows a symbolic link and never opens one that is already there: a folder
-# received from someone else may hold `.render.lock -> ~/precious.txt` (docs/trust.md).
-CREATE_NEW = os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Creating a file never follows a symbolic link and never opens one that is already there (mkstemp:
+# O_CREAT | O_EXCL | O_NOFOLLOW): a folder received from someone else may hold
+# `.render.lock -> ~/precious.txt` (docs/trust.md).
 
 
 def temporaries_of(name: str) -> str:

@@ -44,9 +44,10 @@ def listed_files(folder: Path, marker: str, writer: str) -> dict[str, str | None
     return files
 
 
-def marker_text(writer: str, files) -> str:
-    """The marker's content: who wrote the folder and which files (a list, or name -> SHA-256)."""
-    return json.dumps({"written_by": writer, "files": files}, indent=1, sort_keys=True) + "\n"
+def marker_text(writer: str, files, **more) -> str:
+    """The marker's content: who wrote the folder and which files (name -> SHA-256), and ``more``
+    (the process writing it, for a second writer's message)."""
+    return json.dumps({"written_by": writer, "files": files, **more}, indent=1, sort_keys=True) + "\n"
 
 
 def check_owned(folder: Path, marker: str, writer: str, option: str,

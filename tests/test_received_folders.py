@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,51 @@ def test_other_outputs_inside_another_commands_folder_are_refused(reference, sma
     with pytest.raises(InputError, match="is a run folder"):
         write_manifest(read_manifest(small_manifest), run / "m.parquet")
     assert sorted(p.name for p in shards.iterdir()) == sorted(p.name for p in reference.iterdir())
+
+
+# -- one writer per run folder ---------------------------------------------------------------------
+
+HOLDER = """
+import sys, time
+from train.run_folder import RunFolder
+run = RunFolder.create(sys.argv[1])
+run.write_text(RunFolder.REPORT, "first\\n")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_a_second_writer_of_a_run_folder_is_refused_naming_the_first(tmp_path):
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    try:
+        assert first.stdout.readline().strip() == "ready"
+        for attempt in (lambda: RunFolder.create(out, overwrite=True), lambda: RunFolder.join(out)):
+            with pytest.raises(InputError, match=f"is being written by process {first.pid}"):
+                attempt()
+        assert (out / RunFolder.REPORT).read_text() == "first\n"
+    finally:
+        first.kill()
+        first.wait()
+    RunFolder.join(out).write_text(RunFolder.BASELINE_REPORT, "second\n")  # the first is gone: the folder is free
+    assert RunFolder.open(out, need=()).files[RunFolder.BASELINE_REPORT]
+
+
+@pytest.mark.slow
+def test_a_second_benchmark_into_one_folder_is_refused(tmp_path):
+    from train.benchmark import claim_folder
+
+    out = tmp_path / "bench"
+    script = ("import sys, time\nfrom train.benchmark import claim_folder\nfrom pathlib import Path\n"
+              "claim_folder(Path(sys.argv[1]))\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    first = subprocess.Popen([sys.executable, "-c", script, str(out)], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(PROJECT)))
+    try:
+        assert first.stdout.readline().strip() == "ready"
+        with pytest.raises(InputError, match=f"is being written by process {first.pid}"):
+            claim_folder(out)
+    finally:
+        first.kill()
+        first.wait()

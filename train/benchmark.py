@@ -18,20 +18,24 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
-from aggregate.owned import check_owned, marker_text
 from aggregate.manifest.split_config import SplitConfig
+from aggregate.owned import check_owned, listed_files, marker_text
 
 from .metrics import evaluate
 from .names import DEFAULT_MODEL, MODEL_NAMES
 from .run import TrainOptions, _load_splits, baseline_run, open_inputs, train_run
-from .run_folder import RunFolder
+from .run_folder import MARKER as RUN_MARKER
+from .run_folder import WRITER as RUN_WRITER
+from .run_folder import RunFolder, hold_writer_lock
 
 FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
@@ -74,28 +78,62 @@ def claim_folder(out: Path) -> None:
     leaderboard and folders of runs, nothing else."""
     listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)  # checks the leaderboard's checksum
     out.mkdir(parents=True, exist_ok=True)
+    hold_writer_lock(out, MARKER)  # one benchmark per folder
+    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)
     _write_marker(out, listed.get(TABLE))
 
 
 def _write_marker(out: Path, table_sha256: str | None) -> None:
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, {TABLE: table_sha256})))
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(
+        marker_text(WRITER, {TABLE: table_sha256}, writer_pid=os.getpid())))
 
 
 def _run(name: str, options: TrainOptions) -> dict:
-    """One run's test (and timing) figures, reusing a finished run folder."""
-    done = Path(options.out) / RunFolder.BENCHMARK
-    if done.is_file():
-        return json.loads(done.read_text())
+    """One run's test (and timing) figures, reusing a finished run folder only when everything that
+    made its result is the same (``_key``); otherwise it is computed again."""
+    key = _key(name, options)
+    reused = _reusable(Path(options.out), key)
+    if reused is not None:
+        return reused
     with contextlib.redirect_stdout(io.StringIO()):  # each run's own report stays in its folder
         if name == "trivial":
             result = _trivial(options)
         elif name == "baseline":
             result = baseline_run(options)
-        else:
-            result = train_run(options)
-    record = {"test": result["test"], "seconds": result.get("seconds")}
+        else:  # a stale run of this folder is replaced (only files that match its marker: RunFolder.create)
+            result = train_run(replace(options, overwrite=True))
+    record = {"test": result["test"], "seconds": result.get("seconds"), "key": key}
     RunFolder.join(options.out).write_json(RunFolder.BENCHMARK, record)
     return record
+
+
+def _key(name: str, options: TrainOptions) -> dict:
+    """What made a result: the shards (their index's SHA-256 covers every shard's and the manifest's),
+    the split, the model and every option (seed, epochs, ...), but not where the run folder is."""
+    index = Path(options.shards) / "index.json"
+    made_of = {k: v for k, v in asdict(options).items() if k not in ("shards", "out", "verbose", "overwrite")}
+    return {"name": name, "shards_index_sha256": sha256_of(index) if index.is_file() else None,
+            "options": json.loads(json.dumps(made_of, sort_keys=True, default=str))}
+
+
+def _reusable(out: Path, key: dict) -> dict | None:
+    """The earlier result in ``out`` if it was made by ``key`` and its file is the one the run wrote (its
+    SHA-256 in the run folder's marker); None to compute it again; one line for an edited or garbled file."""
+    done = out / RunFolder.BENCHMARK
+    if not done.exists() and not done.is_symlink():
+        return None
+    digest = (listed_files(out, RUN_MARKER, RUN_WRITER) or {}).get(RunFolder.BENCHMARK)
+    if done.is_symlink() or not done.is_file() or digest is None or sha256_of(done) != digest:
+        raise InputError(f"{done} is not the file the benchmark wrote (it differs from the checksum in "
+                         f"{out / RUN_MARKER}): it was edited or copied in; move it away, or choose another --out")
+    try:
+        record = json.loads(done.read_text(encoding="utf-8"))
+        for _, figure in FIGURES:
+            float(figure(record["test"]))
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError) as err:
+        raise InputError(f"{done} is not a benchmark result ({type(err).__name__}: {err}); "
+                         "move it away, or choose another --out") from None
+    return record if record.get("key") == key else None
 
 
 def _trivial(options: TrainOptions) -> dict:

@@ -324,10 +324,10 @@ def baseline_run(options: TrainOptions) -> dict:
     from .baseline import baseline_scores
 
     shards, clips, split_source = open_inputs(options)
+    data = _load_splits(shards, options, clips)  # each shard's layout checked before --out is touched
     run = RunFolder.join(options.out)  # beside a trained run in the same folder, or on its own
     table = split_table(clips, clips["split"])
     run.write(RunFolder.BASELINE_SPLITS, lambda tmp: write_splits(table, tmp, speaker_disjoint=options.speaker_disjoint))
-    data = _load_splits(shards, options, clips)
     scores = baseline_scores(data)
     thresholds = tune_thresholds(data["val"].labels, scores["val"]) if options.tune_thresholds \
         else np.full(len(EMOTIONS), 0.5)

@@ -10,8 +10,10 @@ marked by ``.aggregate-run``, which lists every file the run wrote with its SHA-
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -63,13 +65,14 @@ class RunFolder:
         if listed or (path.is_dir() and any(path.iterdir())):
             if not overwrite:
                 raise InputError(f"{path} already holds a run; pass --overwrite to replace it, or a new --out folder")
-            for name in listed:
-                (path / name).unlink(missing_ok=True)
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise InputError(f"cannot create the run folder {path} ({err.strerror or err}); "
                              "pass an --out whose parent is a folder you can write") from None
+        hold_writer_lock(path)
+        for name in check_owned(path, MARKER, WRITER, "--out"):  # again, now that no other writer can change it
+            (path / name).unlink(missing_ok=True)
         # Every name a run may write is listed before anything is written: a run killed mid-way
         # leaves only files its marker names, so the next --overwrite can clear them.
         run = cls(path, dict.fromkeys(cls.names()))
@@ -84,6 +87,8 @@ class RunFolder:
         listed = check_owned(path, MARKER, WRITER, "--out")
         if not listed:
             return cls.create(path)
+        hold_writer_lock(path)
+        listed = check_owned(path, MARKER, WRITER, "--out")
         return cls(path, {**dict.fromkeys(cls.names()), **listed})
 
     @classmethod
@@ -125,7 +130,11 @@ class RunFolder:
 
     def save_model(self, model) -> Path:
         """Save a Keras model whole or not at all (Keras wants a name ending in .keras, even for the temporary)."""
-        tmp = self.path / f".{self.MODEL}.tmp.keras"
+        # A new name each time, created with O_EXCL and O_NOFOLLOW (mkstemp): Keras then writes into
+        # a file this process just made, never through a link or over a file already there.
+        handle, name = tempfile.mkstemp(dir=self.path, prefix=f".{self.MODEL}.", suffix=".tmp.keras")
+        os.close(handle)
+        tmp = Path(name)
         try:
             model.save(tmp)
             os.replace(tmp, self.path / self.MODEL)
@@ -147,4 +156,32 @@ class RunFolder:
                              "or train again") from None
 
     def _write_marker(self) -> None:
-        atomic_write(self.path / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, self.files)))
+        hold_writer_lock(self.path)  # evaluate writes into an opened run: one writer at a time there too
+        atomic_write(self.path / MARKER, lambda tmp: Path(tmp).write_text(
+            marker_text(WRITER, self.files, writer_pid=os.getpid())))
+
+
+# One writer per run folder: a flock on the folder itself (no lock file that the marker would have to
+# list), held until this process ends. Locks of one process are kept here: a second flock by the same
+# process on another descriptor of the folder would refuse the process itself.
+_HELD: dict[str, int] = {}
+
+
+def hold_writer_lock(path: Path, marker: str = MARKER) -> None:
+    """Be the one writer of the folder ``path`` (run or benchmark) until this process ends, or refuse
+    naming the process that is (the ``writer_pid`` of its ``marker``)."""
+    key = os.path.realpath(path)
+    if key in _HELD:
+        return
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        try:
+            holder = json.loads((Path(path) / marker).read_text()).get("writer_pid") or "another process"
+        except (OSError, ValueError, AttributeError):
+            holder = "another process"
+        raise InputError(f"{path} is being written by process {holder} (a train, baseline, evaluate or "
+                         "benchmark); wait for it to finish, or choose another --out") from None
+    _HELD[key] = fd

@@ -74,6 +74,7 @@ class ShardDataset:
             raise IndexError(f"index {i} out of range for {len(self)} samples")
         shard, row = self.places[i]
         features = self._features(shard)[row]
+        self.folder.check_features(shard, features)
         return {"features": as_float32(features), "labels": self.labels[i].astype(np.float32),
                 "vote_fractions": self.vote_fractions[i], "sample_id": self.sample_ids[i],
                 "speaker": self.speakers[i], "corpus": self.corpora[i]}
@@ -96,6 +97,7 @@ class ShardDataset:
     def read_block(self, block: Block) -> tuple[np.ndarray, np.ndarray]:
         """(features as stored, e.g. float16, (n, n_mels, n_frames); labels uint8 (n, 7)) of one block."""
         features, labels = read_block(self._handle(block.shard), block.start, block.stop)
+        self.folder.check_features(block.shard, features)
         if block.whole:
             return features, labels
         return features[block.keep], labels[block.keep]
@@ -103,7 +105,9 @@ class ShardDataset:
     def read_block_into(self, block: Block, out: np.ndarray) -> np.ndarray:
         """Features of one block into ``out[:len(block.keep)]`` (as stored); returns its labels."""
         if block.whole:  # decompressed in place
-            return read_block_into(self._handle(block.shard), block.start, block.stop, out)
+            labels = read_block_into(self._handle(block.shard), block.start, block.stop, out)
+            self.folder.check_features(block.shard, out[:block.stop - block.start])
+            return labels
         features, labels = self.read_block(block)
         out[:len(labels)] = features
         return labels

@@ -195,7 +195,7 @@ def _clip_row(source: _Source, c: Candidate, info, labels: tuple[str, ...]) -> d
         "sample_id": c.sample_id, "corpus": source.name, "path": _relative(source.root, c.path),
         "speaker": c.speaker, "gender": c.gender,
         "duration": info.duration, "sample_rate": info.sample_rate, "channels": info.channels,
-        "frames": info.frames, "format": info.format,
+        "frames": info.frames, "format": info.format, "file_bytes": info.bytes, "file_sha256": info.sha256,
         "labels": "|".join(labels), "n_labels": len(labels),
         **{f"label_{e}": int(e in labels) for e in EMOTIONS},
         **{f"votes_{e}": (c.votes or {}).get(e) for e in EMOTIONS},

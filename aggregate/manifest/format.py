@@ -36,6 +36,7 @@ SHARED_COLUMNS: dict[str, str] = {
     "sample_id": "string", "corpus": "string", "path": "string",
     "speaker": "string", "gender": "string",
     "duration": "float64", "sample_rate": "int32", "channels": "int16", "frames": "int64", "format": "string",
+    "file_bytes": "int64", "file_sha256": "string",  # what the manifest read of each file; render checks it
     "labels": "string", "n_labels": "int8",
     **{f"label_{e}": "int8" for e in EMOTIONS},
     **{f"votes_{e}": "Int16" for e in EMOTIONS},
@@ -205,6 +206,7 @@ def read_manifest_table(path: Path | str) -> ManifestTable:
     if not isinstance(meta, dict) or missing:
         why = f"it lacks the column(s) {', '.join(missing[:3])}" if missing else "its metadata is not readable"
         raise InputError(f"{path} is a damaged manifest ({why}); build it again with `python -m aggregate manifest`")
+    check_rows(table, path)
     rejects_file, rejects_csv = rejects_path(path), None
     if rejects_file.is_file():
         try:
@@ -217,6 +219,37 @@ def read_manifest_table(path: Path | str) -> ManifestTable:
             raise InputError(f"{rejects_file} is not the rejects table written with {path} (another build, "
                              "or an edit); build the manifest again with `python -m aggregate manifest`")
     return ManifestTable(path, table, meta, hashlib.sha256(data).hexdigest(), rejects_csv)
+
+
+def check_rows(table: pa.Table, path: Path) -> None:
+    """Refuse, before anything is rendered or described, rows a hand edit left inconsistent: an empty
+    or repeated sample_id, a null where every row has a value, a label column that disagrees with
+    ``labels`` and ``n_labels``. The first such row is named."""
+    def refuse(row: int, why: str) -> InputError:
+        return InputError(f"{path}: row {row + 1} {why}; the manifest was edited by hand: build it again with "
+                          "`python -m aggregate manifest`, or keep part of it with `python -m aggregate select`")
+
+    columns = {name: table.column(name).to_pylist()
+               for name in ("sample_id", "corpus", "path", "labels", "n_labels", *(f"label_{e}" for e in EMOTIONS))}
+    seen: dict[str, int] = {}
+    for row, sample_id in enumerate(columns["sample_id"]):
+        if not isinstance(sample_id, str) or not sample_id.strip():
+            raise refuse(row, f"has an empty sample_id ({sample_id!r})")
+        if sample_id in seen:
+            raise refuse(row, f"repeats the sample_id {sample_id!r} of row {seen[sample_id] + 1}")
+        seen[sample_id] = row
+    for name in ("corpus", "path", "labels", "n_labels"):
+        if None in columns[name]:
+            row = columns[name].index(None)
+            raise refuse(row, f"(sample_id {columns['sample_id'][row]!r}) has no {name}")
+    for row, (labels, count) in enumerate(zip(columns["labels"], columns["n_labels"])):
+        named = [e for e in labels.split("|") if e]
+        flags = {e: columns[f"label_{e}"][row] for e in EMOTIONS}
+        if sorted(named) != sorted(e for e, v in flags.items() if v == 1) or count != len(named) \
+                or any(v not in (0, 1) for v in flags.values()):
+            shown = ", ".join(f"label_{e}={v}" for e, v in flags.items() if v)
+            raise refuse(row, f"(sample_id {columns['sample_id'][row]!r}) has labels {labels!r} and n_labels "
+                              f"{count}, but {shown or 'no label_<emotion> column set'}")
 
 
 def _folder_given(path: Path) -> str:

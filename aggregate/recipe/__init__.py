@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 __all__ = ["DecodeError", "FeatureConfig", "render_clip"]
 
 
-def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndarray:
+def render_clip(path: Path | str, corpus: str, config: FeatureConfig, expected: tuple | None = None) -> np.ndarray:
     """Features of one clip: float32 ``config.shape`` (200 mels x 278 frames) in [-1, 1].
 
-    Raises ``DecodeError`` for audio that cannot be decoded, so a caller
+    ``expected``: (bytes, SHA-256) the manifest recorded; the bytes decoded must be those.
+    Raises ``DecodeError`` for audio that cannot be decoded, or that changed, so a caller
     can record it and go on. The numerics (scipy, soxr, soundfile) are imported here, on first
     use, not with the package: whoever only plans or reads shards needs ``FeatureConfig`` alone,
     and ``import scipy.fft, scipy.sparse`` costs 0.2-0.3 s.
@@ -32,4 +33,4 @@ def render_clip(path: Path | str, corpus: str, config: FeatureConfig) -> np.ndar
     from .decode import load_clip
     from .logmel import log_mel
 
-    return log_mel(load_clip(path, config, corpus), config)
+    return log_mel(load_clip(path, config, corpus, expected), config)

@@ -1,6 +1,8 @@
 """Decoding one clip as the recipe wants it: mono, resampled, cropped or padded, denoised."""
 from __future__ import annotations
 
+import hashlib
+import io
 import math
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from .config import FeatureConfig
 from .denoise import reduce_noise
 
 
-def load_clip(path: Path | str, config: FeatureConfig, corpus: str) -> np.ndarray:
+def load_clip(path: Path | str, config: FeatureConfig, corpus: str, expected: tuple | None = None) -> np.ndarray:
     """Decode one clip as the recipe wants it: float32 mono, ``config.n_samples`` samples at
     ``config.sample_rate``, cropped or zero-padded on the right, spectral-gated when ``corpus``
     is one of ``config.noisy_corpora``.
@@ -25,8 +27,9 @@ def load_clip(path: Path | str, config: FeatureConfig, corpus: str) -> np.ndarra
     """
     path = Path(path)
     try:
+        source = str(path) if expected is None else _checked_bytes(path, *expected)
         # libsndfile reads by content, not extension: AIFF under a .wav name decodes fine.
-        with sf.SoundFile(str(path)) as handle:
+        with sf.SoundFile(source) as handle:
             native_rate = int(handle.samplerate)
             data = handle.read(frames=_frames_to_read(native_rate, config), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as err:
@@ -45,6 +48,15 @@ def load_clip(path: Path | str, config: FeatureConfig, corpus: str) -> np.ndarra
     if corpus in config.noisy_corpora:
         y = reduce_noise(y, config)
     return y
+
+
+def _checked_bytes(path: Path, size: int, sha256: str) -> io.BytesIO:
+    """The file's bytes, read once and decoded from memory, if they are those the manifest recorded."""
+    data = path.read_bytes()
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        raise DecodeError(path, f"the file changed since the manifest was built ({len(data)} bytes, the manifest "
+                                f"recorded {size} and another content hash); build the manifest again")
+    return io.BytesIO(data)
 
 
 def _frames_to_read(native_rate: int, config: FeatureConfig) -> int:

@@ -82,7 +82,8 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
                       for start in range(0, len(ids), storage.shard_size)]
             todo = [n for n, rows in enumerate(shards)
                     if not folder.shard_is_complete(n, ids[rows.start:rows.stop], recipe.hash(), retry_failed)]
-            chunks = _chunks({n: shards[n] for n in todo}, jobs, list(zip(ids, paths, corpora)))
+            chunks = _chunks({n: shards[n] for n in todo}, jobs,
+                             list(zip(ids, paths, corpora, source.column("file_bytes"), source.column("file_sha256"))))
             done_before = len(ids) - sum(len(shards[n]) for n in todo)
             try:
                 stream = results(chunks)
@@ -116,9 +117,9 @@ def chunk_size(clips_left: int, jobs: int) -> int:
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(clips_left / (GUIDED_SPLIT * jobs))))
 
 
-def _chunks(shards: dict[int, range], jobs: int, clips: list[tuple[str, str, str]]) -> list[Chunk]:
+def _chunks(shards: dict[int, range], jobs: int, clips: list[tuple]) -> list[Chunk]:
     """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``.
-    ``shards``: shard number -> its rows; ``clips``: (sample_id, audio path, corpus) of every row."""
+    ``shards``: shard number -> its rows; ``clips``: (sample_id, audio path, corpus, bytes, SHA-256) of every row."""
     chunks, left = [], sum(len(rows) for rows in shards.values())
     for number, rows in shards.items():
         first = 0

@@ -26,7 +26,7 @@ class Chunk:
 
     shard: int
     first: int  # its first row within the shard
-    clips: list[tuple[str, str, str]]  # (sample_id, absolute audio path, corpus)
+    clips: list[tuple]  # (sample_id, absolute audio path, corpus, bytes, SHA-256 recorded in the manifest)
 
 
 def start_local_worker(render_process: int) -> None:
@@ -55,9 +55,9 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str):
     # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
     # matrix product sums in another order, which would make shards depend on the machine.
     with threadpool_limits(limits=1):
-        for offset, (sample_id, path, corpus) in enumerate(chunk.clips):
+        for offset, (sample_id, path, corpus, size, sha256) in enumerate(chunk.clips):
             try:
-                features[chunk.first + offset] = render_clip(path, corpus, recipe).astype(dtype)
+                features[chunk.first + offset] = render_clip(path, corpus, recipe, expected=(size, sha256)).astype(dtype)
             except DecodeError as err:
                 failed[chunk.first + offset] = err.why
     return chunk.shard, chunk.first, features, failed

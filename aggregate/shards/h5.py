@@ -12,7 +12,9 @@ The only module that knows the dataset names. A shard opens with plain h5py::
 """
 from __future__ import annotations
 
+import io
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +53,17 @@ class ShardWriter:
 
     def __init__(self, tmp: str, rows: int, recipe: FeatureConfig, storage: StorageConfig):
         self._recipe, self._storage = recipe, storage
-        self._file = h5py.File(tmp, "w")
+        # HDF5 writes through a Python file object (h5py's fileobj driver), not its own: after a failed
+        # write (a full disk) ``abandon`` makes that object drop what HDF5 still holds, so that closing
+        # cannot fail too. Through HDF5's own driver the close failed again, and the process segfaulted
+        # at exit trying once more to flush it (issue 17).
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._sink = _Sink(os.fdopen(os.open(tmp, flags, 0o666), "r+b", buffering=0))
+        try:
+            self._file = h5py.File(self._sink, "w")
+        except BaseException:
+            self._sink.abandon()
+            raise
         try:
             # One chunk per sample: random reads touch one chunk. (HDF5 refuses chunks in an empty
             # dataset: a shard whose every clip failed has none.)
@@ -59,7 +71,7 @@ class ShardWriter:
                 "features", shape=(rows, *recipe.shape), dtype=storage.dtype,
                 chunks=(1, *recipe.shape) if rows else None, compression=storage.h5_compression if rows else None)
         except BaseException:
-            self._file.close()
+            self.abandon()
             raise
 
     def write_rows(self, start: int, features: np.ndarray) -> None:
@@ -91,11 +103,128 @@ class ShardWriter:
         self.close()
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        finally:
+            self._sink.raw.close()
+
+    def abandon(self) -> None:
+        """Close the file after a failed write, or to drop it: nothing more reaches the disk (the caller
+        deletes the temporary file), and nothing is left open for HDF5 to flush at exit."""
+        self._sink.abandon()
+        try:
+            self._file.close()
+        except (OSError, RuntimeError, ValueError):  # nothing to save: it is being deleted
+            pass
 
 
-def open_file(path: Path) -> h5py.File:
-    return h5py.File(path, "r")
+class _Sink(io.RawIOBase):
+    """The file HDF5 writes a shard through; ``abandon`` turns it into a sink that accepts and drops
+    every write, once the shard is being thrown away."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self.raw, self.abandoned = raw, False
+
+    def abandon(self) -> None:
+        self.abandoned = True
+        self.raw.close()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return 0 if self.abandoned else self.raw.readinto(buffer)
+
+    def write(self, data) -> int:
+        return len(data) if self.abandoned else self.raw.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0 if self.abandoned else self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return 0 if self.abandoned else self.raw.tell()
+
+    def truncate(self, size=None) -> int:
+        return 0 if self.abandoned else self.raw.truncate(size)
+
+    def flush(self) -> None:
+        if not self.abandoned:
+            self.raw.flush()
+
+
+def open_file(path: Path, expect: dict | None = None) -> h5py.File:
+    """An open shard; with ``expect`` (samples, shape, dtype: what the index says), its layout checked first."""
+    handle = h5py.File(path, "r")
+    if expect is not None:
+        try:
+            check_layout(handle, path, **expect)
+        except BaseException:
+            handle.close()
+            raise
+    return handle
+
+
+class ShardLayoutError(ValueError):
+    """A shard whose datasets are not what render writes (ShardsFolder turns it into one InputError line)."""
+
+
+def check_layout(f: h5py.File, path: Path, samples: int, shape: tuple, dtype: str) -> None:
+    """Refuse a shard whose layout or small columns are not what render writes, once, when it is opened:
+    every dataset a plain one stored in the file itself (an external link, external storage or a virtual
+    dataset would read another file of the receiving machine), each of its dtype and shape, every column
+    ``samples`` long, labels 0 or 1, vote fractions in [0, 1]. The features' values are checked as they
+    are read (``check_values``): reading them all here would read every shard twice."""
+    def refuse(why: str) -> ShardLayoutError:
+        return ShardLayoutError(f"{path}: {why}; it is not a shard as render writes it: fetch or render it again")
+
+    wanted = {"features": ((samples, *shape), (np.dtype(dtype),)),
+              "labels": ((samples, len(EMOTIONS)), (np.dtype(np.uint8),)),
+              "vote_fractions": ((samples, len(EMOTIONS)), (np.dtype(np.float32),)),
+              **{name: ((samples,), None) for name in CLIP_COLUMNS}}
+    for name, (want_shape, dtypes) in wanted.items():
+        link = f.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise refuse(f"{name} is {'missing' if link is None else 'a link to elsewhere'}")
+        dataset = f[name]
+        if not isinstance(dataset, h5py.Dataset) or _stored_elsewhere(dataset):
+            raise refuse(f"{name} is not a dataset stored in the shard itself")
+        if dataset.shape != want_shape:
+            raise refuse(f"{name} has shape {dataset.shape}, expected {want_shape}")
+        if dtypes is not None and dataset.dtype not in dtypes:
+            raise refuse(f"{name} holds {dataset.dtype}, expected {dtypes[0]}")
+        if dtypes is None and h5py.check_string_dtype(dataset.dtype) is None:
+            raise refuse(f"{name} does not hold strings")
+    labels = f["labels"][:]
+    if labels.size and labels.max() > 1:
+        raise refuse("labels hold values other than 0 and 1")
+    fractions = f["vote_fractions"][:]
+    if fractions.size and not (np.isfinite(fractions).all() and fractions.min() >= 0 and fractions.max() <= 1):
+        raise refuse("vote_fractions hold values outside [0, 1]")
+
+
+def _stored_elsewhere(dataset: h5py.Dataset) -> bool:
+    """A virtual dataset, or one whose bytes live in external raw files."""
+    return dataset.is_virtual or dataset.id.get_create_plist().get_external_count() > 0
+
+
+def check_values(features: np.ndarray, path, low: float = -1.0, high: float = 1.0) -> None:
+    """Refuse features read from a shard that hold a NaN, an infinity or a value outside [low, high]."""
+    if features.dtype == np.float16 and (low, high) == (-1.0, 1.0):
+        # On the bits: |x| > 1 (NaN and infinities included) is a magnitude above 0x3C00. Fast: no conversion.
+        bad = features.size and (features.view(np.uint16) & 0x7FFF).max() > 0x3C00
+    else:
+        values = np.asarray(features, dtype=np.float32)
+        bad = values.size and not (np.isfinite(values).all() and values.min() >= low and values.max() <= high)
+    if bad:
+        raise ShardLayoutError(f"{path}: features hold NaN, infinite or out-of-range values (outside "
+                               f"[{low:g}, {high:g}]); it is not a shard as render writes it: fetch or render it again")
 
 
 def read_header(path: Path) -> tuple[list[str], str, list[dict]]:
@@ -105,9 +234,9 @@ def read_header(path: Path) -> tuple[list[str], str, list[dict]]:
                 json.loads(f.attrs["failed"]))
 
 
-def read_columns(path: Path) -> dict[str, np.ndarray]:
+def read_columns(path: Path, expect: dict | None = None) -> dict[str, np.ndarray]:
     """Every per-sample column but the features: labels, vote_fractions and the strings."""
-    with h5py.File(path, "r") as f:
+    with open_file(path, expect) as f:
         out = {name: f[name].asstr()[:] for name in CLIP_COLUMNS}
         out["labels"] = f["labels"][:]
         out["vote_fractions"] = f["vote_fractions"][:]
@@ -135,6 +264,12 @@ def check(path: Path, samples: int, recipe: FeatureConfig, storage: StorageConfi
     name = path.name
     problems: list[str] = []
     with h5py.File(path, "r") as f:
+        try:
+            check_layout(f, path, samples, recipe.shape, storage.dtype)
+        except ShardLayoutError as err:
+            problems.append(f"{name}: {str(err).removeprefix(f'{path}: ')}")
+            if "stored in the shard itself" in str(err) or "link" in str(err):
+                return problems, list(f["sample_id"].asstr()[:]) if "sample_id" in f else []
         if f.attrs.get("feature_config_hash") != recipe_hash:
             problems.append(f"{name}: rendered with another feature config than the index says")
         ids = list(f["sample_id"].asstr()[:])

@@ -19,6 +19,7 @@ SHA-256 against the index before anything is used.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ class ShardsFolder:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.index: dict = {}
+        self._seen: dict[str, tuple] = {}  # shard name -> the file's identity when it was checked (_identity)
 
     @classmethod
     def open(cls, path: Path | str, check: bool = True, progress: bool = False) -> ShardsFolder:
@@ -65,6 +67,9 @@ class ShardsFolder:
         _check_index(folder.index, folder.path / INDEX_FILE)
         if check:
             folder.check_checksums(progress)
+        else:
+            folder._seen = {name: _identity(folder.shard_path(name)) for name in folder.shard_names
+                            if folder.shard_path(name).is_file()}  # a missing one is verify's to report
         return folder
 
     @property
@@ -115,9 +120,11 @@ class ShardsFolder:
                 if not path.is_file():
                     raise InputError(f"{path} is missing; fetch the whole folder again or run "
                                      f"`python -m aggregate render` on it to finish it")
-                if path.stat().st_size != shard["bytes"] or sha256_of(path) != shard["sha256"]:
+                seen = _identity(path)
+                if seen[3] != shard["bytes"] or sha256_of(path) != shard["sha256"] or _identity(path) != seen:
                     raise InputError(f"{path} does not match its checksum in {INDEX_FILE}: the file changed "
                                      f"or is corrupt; fetch it again, or re-render with `python -m aggregate render`")
+                self._seen[shard["name"]] = seen
                 bar.update(shard["bytes"])
 
     def manifest(self) -> Manifest:
@@ -136,12 +143,26 @@ class ShardsFolder:
         return read_manifest(path)
 
     def columns(self, name: str) -> dict:
-        """A shard's per-sample columns (labels, vote fractions, ids, speakers, corpora, splits)."""
-        return self._read(name, h5.read_columns)
+        """A shard's per-sample columns (labels, vote fractions, ids, speakers, corpora, splits), its layout checked."""
+        return self._read(name, lambda path: h5.read_columns(path, self.expected_layout(name)))
 
     def open_shard(self, name: str):
-        """An open h5py handle on one shard: open it in the thread or process that reads it."""
-        return self._read(name, h5.open_file)
+        """An open h5py handle on one shard, its layout checked: open it in the thread or process that reads it."""
+        return self._read(name, lambda path: h5.open_file(path, self.expected_layout(name)))
+
+    def expected_layout(self, name: str) -> dict:
+        """What the index says a shard holds: its samples, the features' shape and dtype."""
+        samples = next(s["samples"] for s in self.index["shards"] if s["name"] == name)
+        return {"samples": samples, "shape": tuple(self.shape), "dtype": self.storage.dtype}
+
+    def check_features(self, name: str, features) -> None:
+        """Refuse features just read from shard ``name`` that are not finite values in the recipe's range."""
+        if not hasattr(self, "_range"):
+            self._range = (self.recipe.scale_min, self.recipe.scale_max)
+        try:
+            h5.check_values(features, self.path / name, *self._range)
+        except h5.ShardLayoutError as err:
+            raise InputError(str(err)) from None
 
     def features_of(self, sample_ids) -> dict:
         """sample_id -> float32 features, for a few samples (examples, predictions)."""
@@ -157,15 +178,32 @@ class ShardsFolder:
                 features = h5.features_of(handle)
                 for row, sample_id in sorted(items):
                     out[sample_id] = features[row].astype(np.float32)
+                    self.check_features(shard, out[sample_id])
         return out
 
     def _read(self, name: str, how):
         path = self.shard_path(name)
         try:
-            return how(path)
+            result = how(path)
+        except h5.ShardLayoutError as err:
+            raise InputError(str(err)) from None
         except (OSError, KeyError) as err:
             raise InputError(f"{path} cannot be read as a shard ({err}); run "
                              f"`python -m aggregate verify {self.path}` and re-render") from None
+        # A reader opened before another process rewrote a shard (render --retry-failed) would mix the
+        # old rows' ids and labels with the new file's features: the file opened must be the one checked.
+        if name in self._seen and _identity(path) != self._seen[name]:
+            if hasattr(result, "close"):
+                result.close()
+            raise InputError(f"{path} changed after this reader checked it (rewritten by another process, "
+                             "e.g. render --retry-failed); open the shards folder again")
+        return result
+
+
+def _identity(path: Path) -> tuple:
+    """Which file ``path`` is, and its size and time: a rewritten or replaced file has another."""
+    info = os.stat(path)
+    return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
 
 
 def _not_a_folder(path: Path) -> str:

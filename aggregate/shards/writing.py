@@ -124,11 +124,12 @@ class ShardsFolderWriter(ShardsFolder):
             return False  # changed since it was written: render it again
         try:
             ids, config_hash, failed = h5.read_header(path)
-        except (OSError, KeyError, ValueError):
+            failed_ids = [f["sample_id"] for f in failed]  # a forged attribute (not a list of records): redo it
+        except (OSError, KeyError, ValueError, TypeError):
             return False
         if retry_failed and failed:
             return False
-        return config_hash == recipe_hash and sorted(ids + [f["sample_id"] for f in failed]) == sorted(planned_ids)
+        return config_hash == recipe_hash and sorted(ids + failed_ids) == sorted(planned_ids)
 
     def start_shard(self, number: int, rows: int, recipe: FeatureConfig, storage: StorageConfig) -> ShardDraft:
         """A shard of ``rows`` samples to write while it renders; see ``ShardDraft``."""
@@ -181,6 +182,7 @@ class ShardDraft:
         try:
             self._writer.write_rows(start, features)
         except OSError as err:
+            self.discard()  # at once: nothing half-written stays, and HDF5 holds nothing it could flush later
             raise _write_error(self.path, err) from None
 
     def finish(self, columns: h5.ShardColumns, failed: list[dict]) -> None:
@@ -196,8 +198,9 @@ class ShardDraft:
         _write(checksum, lambda tmp: Path(tmp).write_text(digest + "\n"))
 
     def discard(self) -> None:
-        """Close and delete the temporary file (nothing, once finished)."""
-        self._writer.close()
+        """Drop the shard: its file closed without writing anything more, the temporary file deleted
+        (nothing, once finished)."""
+        self._writer.abandon()
         Path(self._tmp).unlink(missing_ok=True)
 
 

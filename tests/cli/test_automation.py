@@ -48,7 +48,7 @@ def test_render_and_verify_json(small_manifest, tmp_path):
     result = run_cli("render", str(small_manifest), "-o", str(shards), "--shard-size", "16", "--jobs", "1", "--json")
     assert result.returncode == 0, result.stderr
     n = len(read_manifest(small_manifest).clips)
-    assert json.loads(result.stdout) == {"folder": str(shards), "shards": -(-n // 16), "rendered": -(-n // 16),
+    assert json.loads(result.stdout) == {"ok": True, "folder": str(shards), "shards": -(-n // 16), "rendered": -(-n // 16),
                                          "skipped": 0, "samples": n, "failed": []}
     assert "\r" not in result.stderr
 
@@ -73,7 +73,7 @@ def test_bad_input_with_json_is_still_one_line_on_stderr(command, tmp_path):
     args = {"manifest": ["--ravdess", str(tmp_path / "nowhere")], "render": [str(tmp_path / "no.parquet"), "-o",
             str(tmp_path / "s")], "verify": [str(tmp_path / "no-shards")]}[command]
     result = run_cli(command, *args, "--json")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2 and json.loads(result.stdout)["ok"] is False  # issue 17: a script reads it
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
 
 
