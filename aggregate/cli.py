@@ -155,7 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, required=True,
                         help="the report folder: new, empty, or one an earlier report wrote (it is replaced); "
                              "any other folder is refused")
-    report.add_argument("--title", help="the page's title (default: 'Data card: ' and the input's name)")
+    report.add_argument("--title", help="the page's title (default: 'Data card: ', the corpora and the number of "
+                                        "clips and speakers, e.g. 'Data card: TESS and RAVDESS, 2,024 clips from "
+                                        "13 speakers')")
     report.set_defaults(command_parser=report, handler=_run_report)
 
     demo = commands.add_parser(

@@ -62,3 +62,15 @@ def test_example_runs(demo_folder, tmp_path, doc, number, code):
             pytest.skip(f"{doc} example {number} needs {optional}, which is not installed")
     assert result.returncode == 0, f"{doc} example {number} failed:\n{result.stderr[-2000:]}"
     assert result.stdout.strip(), f"{doc} example {number} printed nothing"
+
+
+def test_readme_says_how_long_the_tests_take_how_to_cite_and_how_to_measure_small_corpora():
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    before_tests = readme.split("```bash\n.venv/bin/python -m pytest")[0].rstrip().rsplit("\n\n", 1)[-1]  # its intro
+    assert re.search(r"\d+ minutes", before_tests), before_tests
+    assert "## How to cite" in readme and "(CITATION.cff)" in readme
+    real = readme.split("## On the real corpora")[1].split("\n## ")[0]
+    for tool in ("fewer than 3 speakers", "train benchmark", "--split-strategy kfold", "leave-one-corpus-out"):
+        assert tool in real, tool
+    for link in re.findall(r"\]\(([^)#:]+)\)", readme):  # every file the README links to is there
+        assert (PROJECT / link).is_file(), link

@@ -82,7 +82,7 @@ def plot_per_corpus(metrics: dict, path: Path, title: str) -> Path:
             ax.hlines(trivial[key] or 0.0, left, right, colors="grey", linestyles=style, linewidth=1.2,
                       label=f"{key} of all-absent" if i == 0 else None)
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)  # under the bars
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")  # path may be a temporary name
     plt.close(fig)

@@ -120,7 +120,7 @@ def train_run(options: TrainOptions) -> dict:
     recipe = _recipe(options)
     table = split_table(clips, clips["split"])
     run.write(RunFolder.SPLITS, lambda tmp: write_splits(table, tmp, speaker_disjoint=options.speaker_disjoint))
-    print(summarize_splits(clips, clips["split"]))
+    print(summarize_splits(clips, clips["split"], strategy=options.split.strategy if options.split else "speakers"))
 
     data = _load_splits(shards, options, clips)
     weights = loss_weights(recipe, data["train"].labels, options.class_weights == "auto")

@@ -14,20 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .forge import (
-    Clip,
-    Expected,
-    assign_durations,
-    audio_stream,
-    corpus_rng,
-    expect,
-    label_reason,
-    make_speaker,
-    scaled,
-    write_bytes,
-    write_clips,
-    write_empty_wav,
-)
+from .forge import (Clip, Expected, assign_durations, audio_stream, corpus_rng, expect, label_reason, make_speaker,
+                    scaled, write_bytes, write_clips, write_empty_wav)
 
 STREAM = 2  # this forger's stream of the demo seed (forge.corpus_rng); distinct per corpus
 

@@ -14,22 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .forge import (
-    Clip,
-    Expected,
-    apple_double,
-    audio_stream,
-    corpus_rng,
-    durations,
-    expect,
-    in_vocabulary_order,
-    label_reason,
-    make_speaker,
-    scaled,
-    write_bytes,
-    write_clip,
-    write_clips,
-)
+from .forge import (Clip, Expected, apple_double, audio_stream, corpus_rng, durations, expect, in_vocabulary_order,
+                    label_reason, make_speaker, scaled, write_bytes, write_clip, write_clips)
 
 STREAM = 3  # this forger's stream of the demo seed (forge.corpus_rng); distinct per corpus
 

@@ -12,18 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .forge import (
-    Clip,
-    Expected,
-    assign_durations,
-    audio_stream,
-    corpus_rng,
-    expect,
-    make_speaker,
-    scaled,
-    write_bytes,
-    write_clips,
-)
+from .forge import (Clip, Expected, assign_durations, audio_stream, corpus_rng, expect, make_speaker, scaled,
+                    write_bytes, write_clips)
 
 STREAM = 1  # this forger's stream of the demo seed (forge.corpus_rng); distinct per corpus
 

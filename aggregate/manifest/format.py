@@ -24,7 +24,7 @@ from ..corpora import CORPORA
 from ..errors import InputError
 from ..files import atomic_write_all
 from ..owned import check_not_inside_owned
-from ..vocabulary import EMOTIONS
+from ..vocabulary import EMOTIONS, INDEX_FILE, MANIFEST_FILE, PLAN_FILE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -254,8 +254,6 @@ def check_rows(table: pa.Table, path: Path) -> None:
 
 def _folder_given(path: Path) -> str:
     """What to do when a folder was given for a manifest: a shards folder holds a copy of its manifest."""
-    from ..vocabulary import INDEX_FILE, MANIFEST_FILE, PLAN_FILE  # on this error only: it imports HDF5
-
     if (path / PLAN_FILE).is_file() or (path / INDEX_FILE).is_file():
         return (f"{path} is a shards folder, not a manifest; pass the manifest it was rendered from, or its copy "
                 f"{path / MANIFEST_FILE} (with --root CORPUS=DIR for each corpus: the copy keeps no folder of the "

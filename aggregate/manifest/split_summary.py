@@ -10,6 +10,8 @@ from ..vocabulary import SPLITS
 from .split_assign import LABEL_COLUMNS, corpora_in_order
 from .split_checks import aligned
 
+FEW_HELD_OUT_SPEAKERS = 3  # fewer speakers than this in a corpus's val or test: its scores are one or two voices
+
 
 @dataclass
 class SplitSummary:
@@ -42,9 +44,10 @@ def split_summary(clips: pd.DataFrame, split: pd.Series) -> SplitSummary:
                         by_split.reindex(names, fill_value=0).T.rename(index=lambda c: c.removeprefix("label_")))
 
 
-def summarize_splits(clips: pd.DataFrame, split: pd.Series) -> str:
+def summarize_splits(clips: pd.DataFrame, split: pd.Series, strategy: str | None = "speakers") -> str:
     """A text table for people: clips (share of the corpus) and speakers per split and corpus,
-    then clips per emotion per split (share of the split's clips)."""
+    then clips per emotion per split (share of the split's clips), then a warning for each corpus
+    whose val or test holds too few speakers to measure anything (``few_speaker_warnings``)."""
     summary = split_summary(clips, split)
     cells = pd.DataFrame({name: [f"{n} ({_share(n, total)}) / {k} spk" for n, total, k in
                                  zip(summary.clips[name], summary.clips.sum(axis=1), summary.speakers[name])]
@@ -55,7 +58,34 @@ def summarize_splits(clips: pd.DataFrame, split: pd.Series) -> str:
         table = pd.DataFrame({name: [f"{n} ({_share(n, totals[name])})" for n in summary.labels[name]]
                               for name in summary.names}, index=summary.labels.index)
         lines += ["clips per emotion (share of the split's clips):", table.to_string()]
-    return "\n".join(lines)
+    return "\n".join(lines + few_speaker_warnings(summary, strategy))
+
+
+def few_speaker_warnings(summary: SplitSummary, strategy: str | None = "speakers") -> list[str]:
+    """One line per trained-on corpus whose val or test split holds fewer than FEW_HELD_OUT_SPEAKERS
+    speakers: its scores are then those of one or two voices (12 RAVDESS actors give 1 in val and
+    1 in test; 2 TESS speakers give none), and they change with every seed. The line names the tools
+    that measure such corpora. Only for the "speakers" split (the manifest's; None: a split read from a
+    file): the other strategies are those tools, and keep val small or test empty by design."""
+    if strategy not in ("speakers", None):
+        return []
+    held_out, lines = ("val", "test"), []
+    for corpus in summary.clips.index.drop("all"):
+        if "train" not in summary.names or not summary.clips.at[corpus, "train"]:
+            continue  # not trained on (a held-out corpus): nothing of it is picked or tuned on few voices
+        few = {name: int(summary.speakers.at[corpus, name]) for name in held_out
+               if name in summary.names and summary.speakers.at[corpus, name] < FEW_HELD_OUT_SPEAKERS}
+        if not few:
+            continue
+        if not any(few.values()):
+            what = f"{' and '.join(few)} hold{'s' if len(few) == 1 else ''} none of its speakers: no score measures it"
+        else:
+            what = (" and ".join(f"{name} holds {n} speaker{'s' if n != 1 else ''}" for name, n in few.items())
+                    + f" (fewer than {FEW_HELD_OUT_SPEAKERS}): its scores are a voice or two and swing with the seed")
+        lines.append(f"warning: {corpus}: {what}. Measure it with --split-strategy kfold (every speaker tested once; "
+                     "`python -m train benchmark` runs every fold and gives the mean and spread) or with "
+                     f"--split-strategy leave-one-corpus-out --test-corpus {corpus}")
+    return lines
 
 
 def _share(part: int, whole: int) -> str:

@@ -3,17 +3,20 @@
 One code path hands out the chunks: joblib's ``Parallel``. With ``--jobs 1`` it runs them in
 this process; with more, in loky worker processes (fresh interpreters, so safe beside threads,
 TensorFlow and macOS's libraries); ``--backend dask`` sends them to a Dask cluster through
-joblib's dask backend. Results come back in the order they finish; ``aggregate.render`` puts
-them in row order, so the bytes of a shard depend on none of this.
+joblib's dask backend. Results come back in the order they finish; ``run.py`` puts them in
+row order, so the bytes of a shard depend on none of this.
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import warnings
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from typing import Iterator
+
+from joblib import Parallel, delayed, parallel_config
 
 from ..errors import InputError
 from ..recipe import FeatureConfig
@@ -28,8 +31,6 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
     """The pool of one render (``recipe``, features stored as ``dtype``): gives ``results(chunks)``, an
     iterator over each chunk's result (``render_chunk``'s) in the order they finish. Local workers
     start at the call. Leaving the block stops the pool."""
-    from joblib import Parallel, delayed, parallel_config
-
     call = delayed(partial(render_chunk, recipe=recipe, dtype=dtype))
     with ExitStack() as stack:
         # A stopped render (Ctrl-C, a failure) cancels the chunks not yet rendered on purpose: joblib's
@@ -40,7 +41,8 @@ def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
             stack.enter_context(_dask_client(scheduler))
             stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
         else:
-            stack.enter_context(parallel_config(backend="loky", n_jobs=jobs, initializer=start_local_worker))
+            stack.enter_context(parallel_config(backend="loky", n_jobs=jobs, initializer=start_local_worker,
+                                                initargs=(os.getpid(),)))
         local = backend == "loky" and jobs > 1
         # batch_size=1: the chunks are sized already (render.chunk_size); joblib must not group them.
         parallel = stack.enter_context(Parallel(batch_size=1, pre_dispatch=f"{IN_FLIGHT_PER_WORKER}*n_jobs",

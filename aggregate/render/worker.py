@@ -29,12 +29,12 @@ class Chunk:
     clips: list[tuple]  # (sample_id, absolute audio path, corpus, bytes, SHA-256 recorded in the manifest)
 
 
-def start_local_worker() -> None:
+def start_local_worker(render_process: int) -> None:
     """First thing a worker of this machine's pool runs (loky's initializer): it ignores Ctrl-C (the
     render process stops the pool itself; a worker interrupted would only print a traceback), ends
     with the render process, and keeps the memory it frees."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    exit_with_parent()
+    exit_with_parent(render_process)
     keep_freed_memory()
 
 
@@ -90,17 +90,18 @@ def keep_freed_memory() -> bool:
 _WATCHED_PARENT: int | None = None
 
 
-def exit_with_parent() -> None:
-    """End this worker process soon after the process that started it dies (even by kill -9).
+def exit_with_parent(parent: int) -> None:
+    """End this worker process soon after ``parent``, the process that started it, dies (even by
+    kill -9), or now if it is gone already (it died while this worker was starting).
 
-    A pool's idle workers otherwise outlive a killed render for minutes (loky keeps them for
-    reuse), and busy ones go on computing for nobody. A daemon thread polls the parent's pid
+    A pool's workers otherwise outlive a killed render (seen: half an hour; loky keeps idle workers
+    for reuse), and busy ones go on computing for nobody. A daemon thread polls the parent's pid
     once a second: when the parent dies, this process is re-parented and the pid changes.
     """
     global _WATCHED_PARENT
     if _WATCHED_PARENT is not None:
         return
-    _WATCHED_PARENT = parent = os.getppid()
+    _WATCHED_PARENT = parent
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -32,8 +32,9 @@ def draw_all(card: Card, examples: dict[str, np.ndarray], folder: Path) -> dict[
         figures = []
         if len(card.reasons):
             figures.append(("rejects", lambda: plot_rejects(card.reasons, card.corpora)))
-        figures += [("labels", lambda: plot_labels(card.label_counts, card.corpora)),
-                    ("cooccurrence", lambda: plot_cooccurrence(card.cooccurrence))]
+        figures.append(("labels", lambda: plot_labels(card.label_counts, card.corpora)))
+        if card.multi_label:  # single-label data: the page says it in a sentence
+            figures.append(("cooccurrence", lambda: plot_cooccurrence(card.cooccurrence)))
         if card.voted:
             figures.append(("agreement", lambda: plot_agreement(card.agreement, card.voted)))
         figures.append(("durations", lambda: plot_durations(card.durations, card.corpora, card.source.crop_s)))
@@ -84,10 +85,11 @@ def plot_rejects(matrix: pd.DataFrame, corpora: list[str]):
         left += values
     top = max(left.max(), 1)
     start = np.zeros(len(corpora))
-    for reason in matrix.index:  # the count inside each segment wide enough to hold it
+    segments = (matrix.loc[:, corpora] > 0).sum(axis=0).to_numpy()  # reasons per bar
+    for reason in matrix.index:  # the count inside each segment wide enough to hold it, unless it is the bar's total
         values = matrix.loc[reason, corpora].to_numpy(dtype=float)
-        for yi, x0, v in zip(y, start, values):
-            if v and v >= top * 0.035 * len(str(int(v))):
+        for yi, x0, v, n in zip(y, start, values, segments):
+            if v and n > 1 and v >= top * 0.035 * len(str(int(v))):
                 ax.text(x0 + v / 2, yi, f"{int(v):,}", ha="center", va="center", fontsize=8, color="#222222")
         start += values
     for yi, total in zip(y, left):

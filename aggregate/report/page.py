@@ -6,6 +6,7 @@ gives the same bytes, and the folder can be moved, zipped and read offline anywh
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 
@@ -22,8 +23,13 @@ SHOW_SCALE = 100 / 150  # figures are drawn at 150 dpi and shown at 100 px per i
 
 
 def default_title(card: Card) -> str:
-    src = card.source
-    return f"Data card: {src.shards.path.name if src.shards else src.manifest_file.name}"
+    """What the data is, not what its folder is called: its corpora and size (``--title`` replaces it)."""
+    names = [title(c) for c in card.corpora]
+    corpora = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+    clips, speakers = len(card.clips), card.clips["speaker"].nunique()
+    synthetic = " (synthetic demo data)" if card.source.manifest.meta.get("synthetic") else ""
+    return (f"Data card: {corpora or 'no corpus'}, {_n(clips)} clip{'s' if clips != 1 else ''} from "
+            f"{_n(speakers)} speaker{'s' if speakers != 1 else ''}{synthetic}")
 
 
 def render_page(card: Card, figures: dict[str, tuple[int, int]], page_title: str, synthetic: bool) -> str:
@@ -88,7 +94,8 @@ def _facts(card: Card) -> str:
     if src.index is not None:
         config = src.index.get("feature_config") or {}
         shape = "x".join(str(s) for s in src.index.get("shape", []))
-        facts.append(("features", f"{html.escape(shape)} log-mel ({html.escape(str(config.get('dtype', '')))}), "
+        dtype = (src.index.get("storage") or {}).get("dtype", "")  # how they are stored, not part of the recipe
+        facts.append(("features", f"{html.escape(shape)} log-mel ({html.escape(str(dtype))}), "
                                   f"{_value(config.get('duration_s', src.crop_s))} s at "
                                   f"{_value(config.get('sample_rate', ''))} Hz; config "
                                   f"<code>{html.escape(str(src.index.get('feature_config_hash', ''))[:12])}</code>"))
@@ -107,9 +114,38 @@ def _sources(card: Card) -> list[str]:
                          "not known to this tool"])
     return [_p("Cite every corpus below when you use this data, and keep to each corpus's licence: it "
                "travels with the clips and with everything computed from them (the manifest, the shards, "
-               "trained models). What may be shared under these licences: docs/sharing.md of aggregate."),
+               "trained models)."),
             _table("t-sources", ["corpus", "licence", "citation"], rows,
-                   left_cols=3)]
+                   left_cols=3),
+            _p(_sharing(card))]
+
+
+def _sharing(card: Card) -> str:
+    """What the licences present mean for sharing, said here: the card travels without this tool's docs."""
+    licences = " ".join(CORPORA[c].LICENSE for c in card.corpora if c in CORPORA)
+    terms = set(re.split(r"[^A-Za-z]+", licences))
+    text = ("What may be shared: log-mel spectrograms are an adaptation of the recordings, and a manifest's rows "
+            "are taken from the corpus, so both carry its licence; a folder that mixes corpora carries the "
+            "strictest terms among them, so share one folder per corpus, or per group of corpora with "
+            "compatible terms.")
+    if "NC" in terms:
+        text += " NC (NonCommercial): no commercial use, models trained on the data included."
+    if "SA" in terms:
+        text += " SA (ShareAlike): what is shared goes out under the same licence, crediting the corpus."
+    if "ND" in terms:
+        text += (" ND (NoDerivatives): nothing computed from that corpus's audio (shards, manifests of it, the "
+                 "example spectrograms of its clips) may be shared; share the command that builds it instead.")
+    if "ODbL" in terms:
+        text += " ODbL: a derivative database shared publicly stays under the ODbL, open, with its notices."
+    if "redistribution" in terms:
+        text += (" No redistribution: neither the audio nor anything computed from it may leave the licensee; "
+                 "each collaborator obtains the corpus and builds its part with the same command.")
+    if any(c not in CORPORA for c in card.corpora):
+        text += f" For {_titles([c for c in card.corpora if c not in CORPORA])}, see where it came from."
+    return (text + " The commands and configs can always be shared: the same tool version and feature config "
+                   "give the same manifest and shards. The counts and figures of this card hold no audio; its "
+                   "example spectrograms, if any, are pictures of single clips. This is a reading of the "
+                   "licences, not legal advice.")
 
 
 def _corpora(card: Card, figures: dict) -> list[str]:
@@ -137,7 +173,7 @@ def _corpora(card: Card, figures: dict) -> list[str]:
                    for r in matrix.index]
     reason_rows.append(["all", *[int(matrix[c].sum()) for c in card.corpora], int(matrix.values.sum()), ""])
     return body + [
-        _p("Rejected files by reason (the reasons are defined in docs/manifest.md):"),
+        _p("Rejected files by reason (the last column says what each reason means):"),
         _table("t-rejects", ["reason", *[_corpus_cell(c) for c in card.corpora], "all", "meaning"], reason_rows,
                total=True, left_last=True),
         _figure(figures, "rejects", "Rejected files per corpus, stacked by reason; the number at the end of each "
@@ -147,7 +183,7 @@ def _corpora(card: Card, figures: dict) -> list[str]:
 def _policy(card: Card) -> list[str]:
     policy = card.source.manifest.meta.get("policy") or {}
     body = [_p("The choices that decided which clips are kept and with which labels, as recorded in the "
-               "manifest's metadata (docs/labels.md explains each option)."), _p_raw(_config(policy))]
+               "manifest's metadata (the options of python -m aggregate manifest)."), _p_raw(_config(policy))]
     if {"min_votes", "max_labels", "max_duration"} <= set(policy):
         text = f"A file longer than {_value(policy['max_duration'])} s is rejected."
         if card.voted:
@@ -173,6 +209,9 @@ def _labels(card: Card, figures: dict) -> list[str]:
 
 def _cooccurrence(card: Card, figures: dict) -> list[str]:
     multi, clips = card.multi_label, card.clips
+    if not multi:  # a heatmap of zeros says nothing a sentence cannot
+        return [_p(f"Every clip has a single label ({_n(len(clips))} clips), so no two emotions are present in "
+                   "the same clip: there is no co-occurrence to show.")]
     top = card.top_pair
     text = ("How often two emotions are present in the same clip: the point of multi-label data. "
             f"{_n(multi)} clips ({percent(multi, len(clips))}) have more than one label")

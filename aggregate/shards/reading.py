@@ -205,6 +205,7 @@ def _identity(path: Path) -> tuple:
     info = os.stat(path)
     return (info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size)
 
+
 def _not_a_folder(path: Path) -> str:
     """What to do when a shards folder was expected: the next step for what was actually given."""
     if path.is_file() and path.suffix.lower() in (".parquet", ".pq"):  # a manifest, most likely: render it first

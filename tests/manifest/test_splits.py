@@ -386,3 +386,31 @@ def test_missing_columns_and_shared_speakers_are_errors(clips):
         assign_splits(mixed)
     # without label columns the split still balances clip counts
     check_speaker_disjoint(clips, assign_splits(clips.drop(columns=LABELS)))
+
+
+# ---------------------------------------------------------------- too few speakers to measure anything
+
+
+def test_a_corpus_with_too_few_held_out_speakers_is_named_with_the_better_tools():
+    """12 RAVDESS actors give 1 actor to val and 1 to test, 2 TESS speakers give none; 91 CREMA-D actors are fine."""
+    clips = clip_table({**{f"ravdess:{a:02d}": 52 for a in range(1, 13)}, "tess:OAF": 1400, "tess:YAF": 1400,
+                        **{f"crema-d:{a}": 60 for a in range(1001, 1092)}})
+    split = assign_splits(clips)
+    text = summarize_splits(clips, split)
+    warnings = {line.split(":")[1].strip(): line for line in text.splitlines() if line.startswith("warning: ")}
+    assert set(warnings) == {"ravdess", "tess"}
+    assert "val holds 1 speaker and test holds 1 speaker (fewer than 3)" in warnings["ravdess"]
+    assert "val and test hold none of its speakers" in warnings["tess"]
+    for line in warnings.values():
+        assert "--split-strategy kfold" in line and "python -m train benchmark" in line
+        assert "--split-strategy leave-one-corpus-out" in line
+    # the tools it names are not warned about: their val is small (kfold) or test empty (leave-one-corpus-out) by design
+    for config in (SplitConfig(strategy="kfold"), SplitConfig(strategy="leave-one-corpus-out", test_corpus="tess")):
+        assert "warning" not in summarize_splits(clips, assign_splits(clips, config), strategy=config.strategy)
+
+
+def test_the_manifest_summary_warns(demo_manifest):
+    from aggregate.manifest.build import summarize
+
+    text = summarize(demo_manifest)  # four speakers per corpus: one in val, one in test, TESS's two in train
+    assert sum(line.startswith("warning: ") for line in text.splitlines()) == len(demo_manifest.meta["counts"])

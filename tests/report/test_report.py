@@ -184,7 +184,59 @@ def test_card_cites_and_licenses_each_corpus_in_the_registrys_order_and_colours(
         assert sources.at[CORPORA[c].TITLE, "licence"] == CORPORA[c].LICENSE
         assert sources.at[CORPORA[c].TITLE, "citation"] == CORPORA[c].CITATION
         assert f'class="swatch" style="background:{CORPORA[c].COLOR}"' in text
-    assert "docs/sharing.md" in text
+
+
+def test_card_says_itself_what_the_licences_let_a_reader_share(manifest_report, demo_manifest, tmp_path):
+    """The card travels without this repository (a paper's appendix): no pointer into its docs."""
+    text = manifest_report.read_text(encoding="utf-8")
+    sources = re.search(r'<section id="sources">.*?</section>', text, re.S).group(0)
+    assert "docs/" not in text and "sharing.md" not in text
+    for term in ["NC (NonCommercial)", "SA (ShareAlike)", "ND (NoDerivatives)", "ODbL:", "No redistribution:",
+                 "strictest terms", "not legal advice"]:  # the demo holds all four corpora: every term applies
+        assert term in sources, term
+    ravdess = build_report(_one_corpus(demo_manifest, "ravdess", tmp_path / "r.parquet"), tmp_path / "card")
+    only = re.search(r'<section id="sources">.*?</section>', ravdess.read_text(encoding="utf-8"), re.S).group(0)
+    assert "NC (NonCommercial)" in only and "SA (ShareAlike)" in only  # CC BY-NC-SA
+    assert "ND (NoDerivatives)" not in only and "No redistribution" not in only and "ODbL" not in only
+
+
+def test_the_default_title_says_what_the_data_is_and_title_replaces_it(manifest_report, manifest_file, demo_manifest,
+                                                                       shards_report, tmp_path):
+    clips = demo_manifest.clips
+    expected = (f"Data card: IEMOCAP, CREMA-D, TESS and RAVDESS, {len(clips)} clips from "
+                f"{clips['speaker'].nunique()} speakers")
+    for page in (manifest_report, shards_report):
+        text = page.read_text(encoding="utf-8")
+        assert f"<title>{expected}</title>" in text and f"<h1>{expected}</h1>" in text
+    assert main(["report", str(manifest_file), "-o", str(tmp_path / "card"), "--title", "Appendix B"]) == 0
+    assert "<title>Appendix B</title>" in (tmp_path / "card" / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_features_line_gives_the_stored_dtype(shards_report, demo_shards):
+    import json
+
+    text = shards_report.read_text(encoding="utf-8")
+    storage = json.loads((demo_shards / "index.json").read_text())["storage"]
+    assert storage["dtype"] == "float16" and "200x278 log-mel (float16), 4.5 s at" in text and "()" not in text
+
+
+def test_single_label_data_has_a_sentence_not_a_heatmap_of_zeros(demo_manifest, tmp_path):
+    page_file = build_report(_one_corpus(demo_manifest, "ravdess", tmp_path / "r.parquet"), tmp_path / "card")
+    text = page_file.read_text(encoding="utf-8")
+    section = re.search(r'<section id="cooccurrence">.*?</section>', text, re.S).group(0)
+    assert "cooccurrence.png" not in _check_images(page_file).images and "<figure" not in section
+    assert "Every clip has a single label" in section and not (tmp_path / "card" / "cooccurrence.svg").exists()
+
+
+def test_the_rejects_chart_prints_a_count_once(demo_manifest):
+    from aggregate.report.figures import plot_rejects
+
+    one = pd.DataFrame({"ravdess": [12], "tess": [3]}, index=["not_speech"])
+    texts = [t.get_text() for t in plot_rejects(one, ["ravdess", "tess"]).axes[0].texts]
+    assert sorted(texts) == ["12", "3"]  # each bar's one segment is its total: printed at its end only
+    two = pd.DataFrame({"ravdess": [12, 9]}, index=["not_speech", "unreadable"])
+    texts = [t.get_text() for t in plot_rejects(two, ["ravdess"]).axes[0].texts]
+    assert sorted(texts) == ["12", "21", "9"]  # the segments, then the total
 
 
 def test_no_corpus_name_or_colour_is_written_into_the_report_code():

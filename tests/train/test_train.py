@@ -25,6 +25,7 @@ def short_run(demo_shards, tmp_path_factory) -> Path:
     result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
                        "--epochs", "15", "--cache", cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
+    (run.parent / "stdout.txt").write_text(result.stdout)  # beside the run folder: what it printed
     return run
 
 
@@ -47,6 +48,14 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
     assert header[2].startswith("split:    the manifest's split column")
     assert header[3].startswith(f"epochs:   best {config['trained']['best_epoch']} of {len(history)} run")
     assert header[4].startswith("duration: ")
+
+
+def test_a_run_on_a_split_with_too_few_speakers_says_so_and_names_the_tools(short_run):
+    printed = (short_run.parent / "stdout.txt").read_text()
+    warnings = [line for line in printed.splitlines() if line.startswith("warning: ")]
+    assert any(line.startswith("warning: tess: val and test hold none of its speakers") for line in warnings)
+    assert any(line.startswith("warning: ravdess: val holds 1 speaker and test holds 1 speaker") for line in warnings)
+    assert all("--split-strategy kfold" in line and "python -m train benchmark" in line for line in warnings)
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
