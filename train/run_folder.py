@@ -45,7 +45,7 @@ class RunFolder:
     BASELINE_METRICS_VAL = "baseline_metrics_val.json"
     BASELINE_METRICS_TEST = "baseline_metrics_test.json"
     BASELINE_REPORT = "baseline_report.txt"
-    BENCHMARK = "benchmark.json"  # a run's test figures, for the leaderboard (train.benchmark)
+    BENCHMARK = "benchmark.json"  # a run's test figures, for the leaderboard (train.commands.benchmark)
 
     def __init__(self, path: Path, files: dict[str, str | None]):
         self.path = Path(path)
@@ -130,6 +130,19 @@ class RunFolder:
         finally:
             tmp.unlink(missing_ok=True)
         return self.adopt(self.MODEL)
+
+    def load_model(self):
+        """The run's Keras model; a damaged or foreign file is one line."""
+        import keras
+
+        from . import losses  # noqa: F401  importing registers the losses and layers a saved model names
+        from .models import features, layers  # noqa: F401
+
+        try:
+            return keras.models.load_model(self.path / self.MODEL)
+        except Exception as err:  # a damaged or foreign file whose checksum was recorded as is
+            raise InputError(f"{self.path / self.MODEL} cannot be loaded ({str(err).splitlines()[0][:120]}); "
+                             "train the run again") from None
 
     def adopt(self, name: str) -> Path:
         """Record a file a library wrote into the folder itself (a Keras checkpoint, a CSV log)."""
