@@ -36,7 +36,7 @@ def short_run(demo_shards, tmp_path_factory) -> Path:
 def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run, demo_shards):
     for name in ["config.json", "splits.csv", "class_weights.json", "model.keras", "history.csv",
                  "thresholds.json", "metrics_val.json", "metrics_test.json", "report.txt", "predictions.csv",
-                 "curves.png", "confusion_test.png", "per_corpus_test.png"]:
+                 "curves.png", "confusion_test.png", "confusion_matrix_test.png", "per_corpus_test.png"]:
         assert (short_run / name).is_file(), name
     test = json.loads((short_run / "metrics_test.json").read_text())
     assert test["macro_f1"] > test["trivial"]["macro_f1"] + 0.15  # trivial: 0
@@ -52,6 +52,12 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
     assert header[2].startswith("split:    the manifest's split column")
     assert header[3].startswith(f"epochs:   best {config['trained']['best_epoch']} of {len(history)} run")
     assert header[4].startswith("duration: ")
+    # the test split's single-label confusion matrix, as metrics_test.json has it
+    table = (short_run / "report.txt").read_text().split("\ntest\n")[1].split("single-label confusion")[1]
+    rows = [line.split() for line in table.splitlines()[2:9]]
+    assert [row[0] for row in rows] == list(EMOTIONS)
+    assert [[int(v) for v in row[1:8]] for row in rows] == test["single_label"]["confusion"]
+    assert sum(map(sum, test["single_label"]["confusion"])) == test["single_label"]["n"] > 0
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
@@ -167,6 +173,11 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
     [answer] = json.loads(result.stdout)
     assert list(answer["probabilities"]) == list(EMOTIONS)
     assert all(0 <= p <= 1 for p in answer["probabilities"].values())
+    probabilities = answer["probabilities"]
+    assert answer["most_likely"] == max(probabilities, key=probabilities.get)
+    text = run_train("predict", str(short_run), str(clip), cwd=tmp_path)
+    assert text.returncode == 0 and text.stdout.startswith(str(clip))
+    assert f"-> most likely {answer['most_likely']}; present: " in text.stdout
 
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):

@@ -1,23 +1,17 @@
 """``python -m train``: train a model on shards (the default command); evaluate, predict, baseline, benchmark.
 
 Inputs a user can get wrong are checked here before TensorFlow is imported, so a typo
-costs one ``error:`` line, not TensorFlow's start-up.
+costs one ``error:`` line, not TensorFlow's start-up (which ``train.tf_env`` keeps quiet).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides what matters
-# Keras says this of every tf.data input, which is shuffled by the pipeline itself
-warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-
-from aggregate.errors import run_command  # noqa: E402
+from aggregate.errors import run_command
 
 COMMANDS = ("train", "evaluate", "predict", "baseline", "benchmark")
 
@@ -231,13 +225,12 @@ def _run_benchmark(args: argparse.Namespace) -> int:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from .commands.predict import predict_files
+    from .commands.predict import predict_files, prediction_line
 
     results = predict_files(args.run, args.files, args.corpus)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
     for result in results:
-        probabilities = "  ".join(f"{e} {p:.2f}" for e, p in result["probabilities"].items())
-        print(f"{result['file']}: {probabilities}  -> {'|'.join(result['present']) or 'none'}")
+        print(prediction_line(result))
     return 0

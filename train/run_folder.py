@@ -37,6 +37,7 @@ class RunFolder:
     PREDICTIONS = "predictions.csv"
     CURVES = "curves.png"
     CONFUSION = "confusion_test.png"
+    CONFUSION_MATRIX = "confusion_matrix_test.png"
     PER_CORPUS = "per_corpus_test.png"
     METRICS_VAL = "metrics_val.json"
     METRICS_TEST = "metrics_test.json"
@@ -133,6 +134,9 @@ class RunFolder:
 
     def load_model(self):
         """The run's Keras model; a damaged or foreign file is one line."""
+        from .tf_env import import_tensorflow
+
+        import_tensorflow()
         import keras
 
         from . import losses  # noqa: F401  importing registers the losses and layers a saved model names

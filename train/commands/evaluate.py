@@ -2,8 +2,9 @@
 
 ``evaluate_and_write`` (also the end of ``train``): scores on validation and test, the
 thresholds (0.5, or tuned on validation), metrics_val.json and metrics_test.json,
-predictions.csv, report.txt (opening with ``run_header``), confusion_test.png and
-per_corpus_test.png.
+predictions.csv, report.txt (opening with ``run_header``; each split's figures, with its
+single-label 7x7 confusion matrix), confusion_test.png (a 2x2 matrix per emotion),
+confusion_matrix_test.png (the 7x7 one of the test split) and per_corpus_test.png.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def model_scores(model, split: SplitData, batch_size: int = 64) -> np.ndarray:
 
 def evaluate_and_write(model, val: SplitData, test: SplitData, run: RunFolder, tune: bool, config: dict,
                         clips: pd.DataFrame) -> dict:
-    from ..report import plot_confusions, plot_per_corpus
+    from ..report import plot_confusion_matrix, plot_confusions, plot_per_corpus
 
     val_scores, test_scores = model_scores(model, val), model_scores(model, test)
     thresholds = tune_thresholds(val.labels, val_scores) if tune else np.full(len(EMOTIONS), 0.5)
@@ -43,6 +44,9 @@ def evaluate_and_write(model, val: SplitData, test: SplitData, run: RunFolder, t
     run.write(RunFolder.PREDICTIONS, lambda tmp: table.to_csv(tmp, index=False))
     run.write(RunFolder.CONFUSION, lambda tmp: plot_confusions(test.labels, test_scores >= thresholds, Path(tmp),
                                                                "test split"))
+    single = results["test"]["single_label"]
+    run.write(RunFolder.CONFUSION_MATRIX, lambda tmp: plot_confusion_matrix(
+        single["confusion"], Path(tmp), f"test split, {single['n']} single-label clips"))
     run.write(RunFolder.PER_CORPUS, lambda tmp: plot_per_corpus(results["test"], Path(tmp), "test split, per corpus"))
     text = (f"{run_header(config)}\n\nvalidation\n{format_report(results['val'])}\n\n"
             f"test\n{format_report(results['test'])}\n")

@@ -1,5 +1,6 @@
 """``python -m train predict``: a run's probabilities per emotion for audio files, rendered with the exact
-feature config of the run's shards."""
+feature config of the run's shards; the most likely emotion always, beside the multi-label set (the
+emotions at or above their thresholds)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,5 +32,14 @@ def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> li
             raise InputError(str(err)) from None
         scores = model.predict(x[None, ..., None], verbose=0)[0]
         results.append({"file": str(path), "probabilities": dict(zip(EMOTIONS, map(float, scores))),
+                        "most_likely": EMOTIONS[int(scores.argmax())],
                         "present": [e for e, s, t in zip(EMOTIONS, scores, cutoffs) if s >= t]})
     return results
+
+
+def prediction_line(result: dict) -> str:
+    """One line per file: each emotion's probability, the most likely one, and the emotions at or above
+    their thresholds (a softmax model's can be none: its probabilities share 1 among seven)."""
+    probabilities = "  ".join(f"{e} {p:.2f}" for e, p in result["probabilities"].items())
+    present = "|".join(result["present"]) or "none at or above its threshold"
+    return f"{result['file']}: {probabilities}  -> most likely {result['most_likely']}; present: {present}"

@@ -20,6 +20,7 @@ from aggregate.splits import split_table, summarize_splits, write_splits
 
 from ..inputs import TrainOptions, load_splits, open_inputs, recipe_for
 from ..run_folder import RunFolder
+from ..tf_env import import_tensorflow
 from .evaluate import evaluate_and_write
 
 
@@ -28,7 +29,8 @@ def train_run(options: TrainOptions) -> dict:
     recipe = recipe_for(options)
     shards, clips, split_source = open_inputs(options)
     run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
-    from ..fit import loss_weights, train_model  # TensorFlow loads here, after every check
+    import_tensorflow()  # TensorFlow loads here, after every check, without its start-up noise
+    from ..fit import loss_weights, train_model
     from ..report import plot_history
 
     table = split_table(clips, clips["split"])
