@@ -52,9 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
-    model.add_argument("--readers", type=int, default=1,
-                       help="processes that decompress the shards (default: 1, about 3,000 clips/s, plenty for "
-                            "training on the CPU; 2 or more feed a GPU)")
+    model.add_argument("--readers", type=int,
+                       help="processes that decompress the shards, about 3,000 clips/s each (default: 1 when "
+                            "training on the CPU, plenty there; on a GPU one per core but one, up to 4)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object on stdout (run folder, validation and test figures, seconds); "
@@ -180,7 +180,7 @@ def _options(args: argparse.Namespace):
     return TrainOptions(
         shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
-        limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", 1),
+        limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", None),
         class_weights=getattr(args, "class_weights", "auto"), splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
         model_options=model_options, overwrite=getattr(args, "overwrite", False))

@@ -45,7 +45,7 @@ class TrainOptions:
     learning_rate: float | None = None
     limit: int | None = None  # at most this many clips per split: quick runs
     cache: bool = False
-    readers: int = 1  # processes that decompress shards for the training pipeline
+    readers: int | None = None  # processes that decompress shards for the training pipeline; None: by device
     class_weights: str = "auto"  # "auto" | "none"
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
@@ -111,7 +111,7 @@ def train_run(options: TrainOptions) -> dict:
     check_model_options(options.model, options.model_options)
     shards, clips, split_source = open_inputs(options)
     run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
-    from .fit import loss_weights, train_model  # TensorFlow loads here, after every check
+    from .fit import loss_weights, planned_epochs, train_model  # TensorFlow loads here, after every check
     from .report import plot_history
 
     recipe = _recipe(options)
@@ -124,7 +124,8 @@ def train_run(options: TrainOptions) -> dict:
     run.write_json(RunFolder.CLASS_WEIGHTS, dict(zip(EMOTIONS, map(float, weights))))
     print(f"{'positive-class' if recipe.output == 'sigmoid' else 'emotion'} weights (training split): "
           + ", ".join(f"{e} {w:.2f}" for e, w in zip(EMOTIONS, weights)))
-    epochs, batch_size = options.epochs or recipe.epochs, options.batch_size or recipe.batch_size
+    batch_size = options.batch_size or recipe.batch_size
+    epochs = options.epochs or planned_epochs(recipe, len(data["train"]), batch_size)
     learning_rate = options.learning_rate or recipe.learning_rate
     config = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items() if k != "split"},
