@@ -99,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed-epochs", type=int, default=20,
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
+    benchmark.add_argument("--cross-corpus", action="store_true",
+                           help="instead: train the default model on each corpus alone and on all together, test "
+                                "on each corpus's unseen speakers (folds, or leave-one-corpus-out for a corpus of "
+                                "fewer than 4 speakers); print the UA matrix, write it with a heatmap into --out")
     benchmark.set_defaults(handler=_run_benchmark)
     return parser
 
@@ -162,6 +166,17 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise InputError(f"{index} cannot be read ({error.strerror}); check its permissions") from None
 
 
+def _require_tensorflow() -> None:
+    """TensorFlow is an extra (cpu or gpu, pyproject.toml): one line saying how to get it."""
+    import importlib.util
+
+    from aggregate.errors import InputError
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise InputError("TensorFlow is not installed; install the project with it: pip install -e '.[cpu]' "
+                         "(or '.[gpu]' for an NVIDIA GPU on Linux; docs/training.md)")
+
+
 def _options(args: argparse.Namespace):
     from aggregate.splits import SplitConfig
 
@@ -188,6 +203,7 @@ def _options(args: argparse.Namespace):
 
 def _run_train(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .run import train_run
 
     if not args.json:
@@ -209,6 +225,7 @@ def _run_baseline(args: argparse.Namespace) -> int:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .run import evaluate_run
 
     evaluate_run(args.run, args.shards, args.out)
@@ -217,14 +234,21 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 def _run_benchmark(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .benchmark import run_benchmark
 
+    if args.cross_corpus:
+        from .cross_corpus import run_cross_corpus
+
+        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed)
+        return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)
     return 0
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    _require_tensorflow()
     from .run import predict_files
 
     results = predict_files(args.run, args.files, args.corpus)
