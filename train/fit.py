@@ -1,7 +1,8 @@
 """How every model of ``train.models`` is trained: loss, optimiser and schedule, mixup, seeds, callbacks.
 
 Reproducible on CPU: ``keras.utils.set_random_seed`` seeds Python, NumPy and the
-backend; TensorFlow's op determinism makes the kernels repeatable; the input
+backend; TensorFlow's op determinism makes the kernels repeatable (on the CPU only:
+see ``seed_everything``); the input
 pipeline's shuffles and mixup draws are seeded (per epoch, from the run's seed).
 """
 from __future__ import annotations
@@ -37,12 +38,18 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
     return max(1, int(round(steps / per_epoch)))
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and the backend; on the CPU also TensorFlow's op determinism.
+
+    On a GPU op determinism is left off: some ops have no deterministic GPU kernel there
+    (TensorFlow raises rather than run them) and others run slower; a GPU run is seeded,
+    not bit-reproducible (docs/training.md)."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
 
 
 def loss_weights(recipe: Recipe, labels: np.ndarray, use: bool) -> np.ndarray:
@@ -122,7 +129,7 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     on_gpu = bool(gpus())
     readers = readers or default_readers(on_gpu)
     print(f"training on {describe()}; {readers} reader process(es)", flush=True)
-    seed_everything(seed)
+    seed_everything(seed, deterministic_ops=not on_gpu)
     train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
         lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
