@@ -99,3 +99,37 @@ def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_pat
     assert "training on the CPU" in result.stdout  # no GPU in tests
     history = pd.read_csv(run / "history.csv")
     assert len(history) == 2 and (history["seconds"] > 0).all()
+
+
+def test_corpus_balance_weighs_each_corpus_the_same():
+    from train.fit import corpus_weights
+
+    corpora = np.array(["ravdess"] * 10 + ["tess"] * 30)
+    weights = corpus_weights(corpora)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[corpora == "ravdess"].sum() == pytest.approx(weights[corpora == "tess"].sum())
+    assert corpus_weights(np.array(["tess"] * 5)) is None
+
+
+def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo_shards):
+    import tensorflow as tf
+
+    from aggregate.shards import ShardsFolder
+    from train.data import load_split, make_dataset
+    from train.fit import with_mixup
+
+    folder = ShardsFolder.open(demo_shards)
+    split = load_split(folder, folder.places)
+    ids = np.arange(len(split), dtype=np.float32)  # a weight that names the clip
+    ordered = np.concatenate([w.numpy() for _, _, w in make_dataset(split, 16, shuffle=False, sample_weights=ids)])
+    assert np.array_equal(ordered, ids)
+    shuffled = make_dataset(split, 16, shuffle=True, seed=3, sample_weights=ids)
+    got = [(x.numpy(), w.numpy()) for x, _, w in shuffled]
+    assert sorted(np.concatenate([w for _, w in got])) == list(ids)  # every clip once, with its own weight
+    reference = {float(i): x for i, x in zip(ids, (b["features"][0] for b in split.batches(batch_size=1)))}
+    x, w = got[0][0][0], got[0][1][0]
+    assert np.array_equal(x[..., 0], reference[float(w)])  # the weight travels with its clip
+    mixed = with_mixup(shuffled, 0.4, seed=0)
+    x, y, w = next(iter(mixed))
+    assert x.dtype == tf.float32 and w.shape == (16,) and float(w.numpy().min()) >= 0
+    split.close()

@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--class-weights", choices=["auto", "none"], default="auto",
                        help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
                             "or not (none); see docs/training.md")
+    model.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+                       help="with several corpora in training: weigh each corpus the same in the loss (equal) or "
+                            "each clip the same (none, default); see docs/benchmarks.md, cross-corpus")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
@@ -99,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed-epochs", type=int, default=20,
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
+    benchmark.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+                           help="with --cross-corpus: the training option of that name for every run")
     benchmark.add_argument("--cross-corpus", action="store_true",
                            help="instead: train the default model on each corpus alone and on all together, test "
                                 "on each corpus's unseen speakers (folds, or leave-one-corpus-out for a corpus of "
@@ -196,7 +201,8 @@ def _options(args: argparse.Namespace):
         shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
         limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", None),
-        class_weights=getattr(args, "class_weights", "auto"), splits=args.splits, split=split,
+        class_weights=getattr(args, "class_weights", "auto"), corpus_balance=getattr(args, "corpus_balance", "none"),
+        splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
         model_options=model_options, overwrite=getattr(args, "overwrite", False))
 
@@ -240,7 +246,7 @@ def _run_benchmark(args: argparse.Namespace) -> int:
     if args.cross_corpus:
         from .cross_corpus import run_cross_corpus
 
-        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed)
+        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance)
         return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)

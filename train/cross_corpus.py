@@ -103,7 +103,8 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
     return cells
 
 
-def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL) -> str:
+def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
+                     corpus_balance: str = "none") -> str:
     out = Path(out)
     claim_folder(out, files=[TABLE, MATRIX, FIGURE])
     folder = ShardsFolder.open(shards, progress=True)
@@ -116,9 +117,11 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         path = out / PLANS / f"{cell.key}.csv"
         if not path.is_file():
             write_splits(cell.table.reset_index(drop=True), path)
-        for name in ("baseline", model):
-            options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / cell.key, model=model,
-                                   splits=path, seed=seed, verbose=0)
+        several = cell.table.loc[cell.table["split"] == "train", "corpus"].nunique() > 1
+        run_name = cell.key + (f"-{corpus_balance}" if several and corpus_balance != "none" else "")
+        for name in ("baseline", model):  # a run with one corpus in training is the same whatever the balance
+            options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
+                                   splits=path, seed=seed, verbose=0, corpus_balance=corpus_balance)
             record = _run(name, options)
             ua = FIGURES[0][1](record["test"])
             results[name, cell.row, cell.column, cell.fold] = ua
@@ -126,8 +129,8 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
                   f"{record.get('seconds') or 0:7.1f} s", flush=True)
     rows = [c for c in sorted(clips["corpus"].unique())] + [ALL]
     columns = sorted(clips["corpus"].unique())
-    text = (f"single-label UA on each corpus's unseen speakers; rows: what trained ({model}); the trivial "
-            f"predictor scores 0.143\n\n{model}\n{matrix(results, model, rows, columns)}\n\n"
+    text = (f"single-label UA on each corpus's unseen speakers; rows: what trained ({model}, corpus balance "
+            f"{corpus_balance}); the trivial predictor scores 0.143\n\n{model}\n{matrix(results, model, rows, columns)}\n\n"
             f"train baseline\n{matrix(results, 'baseline', rows, columns)}")
     atomic_write(out / MATRIX, lambda tmp: Path(tmp).write_text(text + "\n"))
     atomic_write(out / FIGURE, lambda tmp: heatmap(results, model, rows, columns, Path(tmp)))

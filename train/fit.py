@@ -38,6 +38,15 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
     return max(1, int(round(steps / per_epoch)))
 
 
+def corpus_weights(corpora) -> np.ndarray | None:
+    """One weight per training clip so that each corpus weighs the same in the loss (mean weight 1);
+    None for a single corpus (nothing to balance)."""
+    names, index, counts = np.unique(np.asarray(corpora), return_inverse=True, return_counts=True)
+    if len(names) < 2:
+        return None
+    return (len(index) / (len(names) * counts))[index].astype(np.float32)
+
+
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
     """Seed Python, NumPy and the backend; on the CPU also TensorFlow's op determinism.
 
@@ -84,7 +93,7 @@ def with_mixup(dataset, alpha: float, seed: int, dtype=None):
     import tensorflow as tf
 
     def mix(seeds, batch):
-        x, y = batch
+        x, y, *w = batch  # w: the clips' weights, when the pipeline has them (corpus balance)
         x = tf.cast(x, tf.float32)  # the pipeline's features are as stored (float16): mix in float32
         n = tf.shape(x)[0]
         a, b, c = tf.unstack(tf.random.experimental.stateless_split(seeds, 3))
@@ -94,7 +103,8 @@ def with_mixup(dataset, alpha: float, seed: int, dtype=None):
         other = tf.argsort(tf.random.stateless_uniform([n], c))
         mixed = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * tf.gather(x, other)
         return (mixed if dtype is None else tf.cast(mixed, dtype),
-                lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, other))
+                lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, other),
+                *[lam * v + (1 - lam) * tf.gather(v, other) for v in w])
 
     # a new seed stream per epoch (rerandomize), the same streams every run
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
@@ -119,7 +129,7 @@ def _epoch_seconds_callback():
 
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
-                readers: int, model_options: dict, verbose: int):
+                readers: int, model_options: dict, verbose: int, corpus_balance: bool = False):
     """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch)."""
     import keras
     import tensorflow as tf
@@ -135,7 +145,9 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
     steps = epochs * int(np.ceil(len(data["train"]) / batch_size))
     compile_for(model, recipe, weights, steps, learning_rate)
-    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers)
+    balance = corpus_weights(data["train"].corpora) if corpus_balance else None
+    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers,
+                            sample_weights=balance)
     if recipe.mixup:
         # on a GPU the mixed batch goes back to the stored dtype: half the bytes to send (float16 stores
         # 3 significant digits, as the shards do); on the CPU it stays float32, as it always trained
@@ -151,5 +163,5 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     run = len(history["loss"])
     best = int(np.argmax(history[f"val_{MONITOR}"])) + 1 if recipe.schedule == "constant" else run
     if recipe.finish is not None:
-        model = recipe.finish(model, train_inputs, data["train"].labels, seed)
+        model = recipe.finish(model, train_inputs, data["train"].labels, seed, clip_weights=balance)
     return model, history, best

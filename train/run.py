@@ -47,6 +47,7 @@ class TrainOptions:
     cache: bool = False
     readers: int | None = None  # processes that decompress shards for the training pipeline; None: by device
     class_weights: str = "auto"  # "auto" | "none"
+    corpus_balance: str = "none"  # "equal": each corpus weighs the same in the loss | "none"
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
     tune_thresholds: bool = False
@@ -145,6 +146,7 @@ def train_run(options: TrainOptions) -> dict:
             recipe, data, run.path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
+            corpus_balance=options.corpus_balance == "equal",
             verbose=options.verbose if options.verbose is not None else (1 if sys.stdout.isatty() else 2))
     except InputError:
         raise

@@ -53,8 +53,10 @@ def build(input_shape, seed: int, train_inputs, channels=CHANNELS, dropout: floa
     return keras.Model(inputs, outputs, name="fusion_cnn")
 
 
-def finish(cnn: keras.Model, train_inputs, train_labels: np.ndarray, seed: int) -> keras.Model:
-    """Fit the logistic regression on the training split's functionals; the model averaging both views."""
+def finish(cnn: keras.Model, train_inputs, train_labels: np.ndarray, seed: int,
+           clip_weights: np.ndarray | None = None) -> keras.Model:
+    """Fit the logistic regression on the training split's functionals; the model averaging both views.
+    ``clip_weights``: one per training clip (corpus balance), as the CNN's loss had them."""
     from sklearn.linear_model import LogisticRegression
 
     functionals = Functionals(name="functionals")
@@ -63,6 +65,8 @@ def finish(cnn: keras.Model, train_inputs, train_labels: np.ndarray, seed: int) 
     # one row per (clip, emotion present), weighted 1 / emotions of the clip: multi-label clips count once
     clip, emotion = np.nonzero(np.asarray(train_labels) > 0)
     weight = 1.0 / np.asarray(train_labels).sum(1)[clip]
+    if clip_weights is not None:
+        weight = weight * np.asarray(clip_weights)[clip]
     fit = LogisticRegression(C=LOGISTIC_C, max_iter=3000, random_state=seed)
     fit.fit((features[clip] - mean) / std, emotion, sample_weight=weight)
     kernel = np.zeros((features.shape[1], len(EMOTIONS)), "float32")
