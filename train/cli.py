@@ -44,12 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--class-weights", choices=["auto", "none"], default="auto",
                        help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
                             "or not (none); see docs/training.md")
+    model.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+                       help="with several corpora in training: weigh each corpus the same in the loss (equal) or "
+                            "each clip the same (none, default); see docs/benchmarks.md, cross-corpus")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
-    model.add_argument("--readers", type=int, default=1,
-                       help="processes that decompress the shards (default: 1, about 3,000 clips/s, plenty for "
-                            "training on the CPU; 2 or more feed a GPU)")
+    model.add_argument("--readers", type=int,
+                       help="processes that decompress the shards, about 3,000 clips/s each (default: 1 when "
+                            "training on the CPU, plenty there; on a GPU one per core but one, up to 4)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object on stdout (run folder, validation and test figures, seconds); "
@@ -94,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed-epochs", type=int, default=20,
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
+    benchmark.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+                           help="with --cross-corpus: the training option of that name for every run")
+    benchmark.add_argument("--cross-corpus", action="store_true",
+                           help="instead: train the default model on each corpus alone and on all together, test "
+                                "on each corpus's unseen speakers (folds, or leave-one-corpus-out for a corpus of "
+                                "fewer than 4 speakers); print the UA matrix, write it with a heatmap into --out")
     benchmark.set_defaults(handler=_run_benchmark)
     return parser
 
@@ -163,6 +172,17 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise InputError(f"{index} cannot be read ({error.strerror}); check its permissions") from None
 
 
+def _require_tensorflow() -> None:
+    """TensorFlow is an extra (cpu or gpu, pyproject.toml): one line saying how to get it."""
+    import importlib.util
+
+    from aggregate.errors import InputError
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise InputError("TensorFlow is not installed; install the project with it: pip install -e '.[cpu]' "
+                         "(or '.[gpu]' for an NVIDIA GPU on Linux; docs/training.md)")
+
+
 def _options(args: argparse.Namespace):
     from aggregate.splits import SplitConfig
 
@@ -177,14 +197,16 @@ def _options(args: argparse.Namespace):
     return TrainOptions(
         shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
-        limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", 1),
-        class_weights=getattr(args, "class_weights", "auto"), splits=args.splits, split=split,
+        limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", None),
+        class_weights=getattr(args, "class_weights", "auto"), corpus_balance=getattr(args, "corpus_balance", "none"),
+        splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
         model_options=model_options, overwrite=getattr(args, "overwrite", False))
 
 
 def _run_train(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .commands.train import train_run
     from .inputs import recipe_for
 
@@ -209,6 +231,7 @@ def _run_baseline(args: argparse.Namespace) -> int:
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .commands.evaluate import evaluate_run
 
     evaluate_run(args.run, args.shards, args.out)
@@ -217,14 +240,21 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 def _run_benchmark(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    _require_tensorflow()
     from .commands.benchmark import run_benchmark
 
+    if args.cross_corpus:
+        from .commands.cross_corpus import run_cross_corpus
+
+        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance)
+        return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)
     return 0
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    _require_tensorflow()
     from .commands.predict import predict_files, prediction_line
 
     results = predict_files(args.run, args.files, args.corpus)

@@ -32,24 +32,30 @@ def load_split(folder: ShardsFolder, sample_ids, limit: int | None = None, seed:
     return ShardDataset(folder, split=None, sample_ids=wanted)
 
 
-def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1):
-    """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8), block by block.
+def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1,
+                   sample_weights: np.ndarray | None = None):
+    """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8[, weights (n,) float32]),
+    block by block; weights when ``sample_weights`` (one per clip of the split, in its order) are given.
 
     A block read by a reader process is a view of shared memory, valid until the next is asked for:
     tf.data copies it into a tensor before it asks.
     """
     blocks = split.blocks()
     order = np.random.default_rng(seed).permutation(len(blocks)) if shuffle_blocks else np.arange(len(blocks))
-    for features, labels, _ in read_blocks(split, [blocks[b] for b in order], readers):
-        yield features[..., None], labels
+    for features, labels, index in read_blocks(split, [blocks[b] for b in order], readers):
+        if sample_weights is None:
+            yield features[..., None], labels
+        else:
+            yield features[..., None], labels, sample_weights[index]
 
 
 def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False,
-                 readers: int = 1):
-    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32) over one split.
+                 readers: int = 1, sample_weights: np.ndarray | None = None):
+    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]).
 
-    ``readers``: processes that decompress the shards. Cast the features (``tf.cast``) before
-    computing on them in the pipeline; a Keras model casts them itself.
+    ``readers``: processes that decompress the shards. ``sample_weights``: one per clip of the
+    split (Keras weighs each clip's loss by it). Cast the features (``tf.cast``) before computing
+    on them in the pipeline; a Keras model casts them itself.
     """
     import tensorflow as tf
 
@@ -59,15 +65,19 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
     stored = tf.as_dtype(split.folder.storage.dtype)
     signature = (tf.TensorSpec((None, n_mels, n_frames, 1), stored),
                  tf.TensorSpec((None, len(EMOTIONS)), tf.uint8))
+    if sample_weights is not None:
+        sample_weights = np.asarray(sample_weights, np.float32)
+        signature += (tf.TensorSpec((None,), tf.float32),)
     epoch = {"n": 0}
 
     def generator():
         # a new block order each epoch (seeded), so shuffling is not limited to the buffer
         epoch["n"] += 1
-        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + epoch["n"], readers=readers)
+        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + epoch["n"], readers=readers,
+                                  sample_weights=sample_weights)
 
-    def samples(x, y):
-        return tf.data.Dataset.from_tensor_slices((x, y))
+    def samples(*block):
+        return tf.data.Dataset.from_tensor_slices(block)
 
     # Samples cut out of blocks in parallel: twice as fast as unbatch() (benchmarks/input_pipeline.py).
     # Shuffled, eight blocks take turns, so that consecutive samples come from different blocks;
@@ -86,7 +96,7 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
         dataset = dataset.shuffle(min(len(split), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     # Features stay as stored (float16: half the bytes to copy, and to send to a GPU); a Keras model
     # casts its inputs to float32 on entry, exactly. Casting here cost a third of the pipeline's CPU.
-    dataset = dataset.batch(batch_size).map(lambda x, y: (x, tf.cast(y, tf.float32)),
+    dataset = dataset.batch(batch_size).map(lambda x, y, *w: (x, tf.cast(y, tf.float32), *w),
                                             num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 

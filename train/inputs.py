@@ -29,8 +29,9 @@ class TrainOptions:
     learning_rate: float | None = None
     limit: int | None = None  # at most this many clips per split: quick runs
     cache: bool = False
-    readers: int = 1  # processes that decompress shards for the training pipeline
+    readers: int | None = None  # processes that decompress shards for the training pipeline; None: by device
     class_weights: str = "auto"  # "auto" | "none"
+    corpus_balance: str = "none"  # "equal": each corpus weighs the same in the loss | "none"
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
     tune_thresholds: bool = False

@@ -21,7 +21,7 @@ def _pyplot():
 def plot_history(history: dict[str, list[float]], path: Path) -> Path:
     """Loss and every other metric, training next to validation, one panel each."""
     plt = _pyplot()
-    names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
+    names = [k for k in history if not k.startswith("val_") and k not in ("learning_rate", "seconds")]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], names):
         epochs = np.arange(1, len(history[name]) + 1)

@@ -70,12 +70,13 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     return table
 
 
-def claim_folder(out: Path) -> None:
+def claim_folder(out: Path, files=(TABLE,)) -> None:
     """Make ``out`` this command's folder, or refuse it: new, empty, or holding the marker, the
-    leaderboard and folders of runs, nothing else."""
-    check_owned(out, MARKER, WRITER, "--out", subfolders=True)
+    tables and figures it writes (``files``) and folders of runs, nothing else."""
+    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, [TABLE])))
+    keep = sorted(set(files) | set(listed))  # what an earlier benchmark in this folder wrote stays its own
+    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(marker_text(WRITER, keep)))
 
 
 def _run(name: str, options: TrainOptions) -> dict:

@@ -30,7 +30,7 @@ def train_run(options: TrainOptions) -> dict:
     shards, clips, split_source = open_inputs(options)
     run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
     import_tensorflow()  # TensorFlow loads here, after every check, without its start-up noise
-    from ..fit import loss_weights, train_model
+    from ..fit import loss_weights, planned_epochs, train_model
     from ..report import plot_history
 
     table = split_table(clips, clips["split"])
@@ -42,7 +42,8 @@ def train_run(options: TrainOptions) -> dict:
     run.write_json(RunFolder.CLASS_WEIGHTS, dict(zip(EMOTIONS, map(float, weights))))
     print(f"{'positive-class' if recipe.output == 'sigmoid' else 'emotion'} weights (training split): "
           + ", ".join(f"{e} {w:.2f}" for e, w in zip(EMOTIONS, weights)))
-    epochs, batch_size = options.epochs or recipe.epochs, options.batch_size or recipe.batch_size
+    batch_size = options.batch_size or recipe.batch_size
+    epochs = options.epochs or planned_epochs(recipe, len(data["train"]), batch_size)
     learning_rate = options.learning_rate or recipe.learning_rate
     config = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items() if k != "split"},
@@ -62,6 +63,7 @@ def train_run(options: TrainOptions) -> dict:
             recipe, data, run.path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
+            corpus_balance=options.corpus_balance == "equal",
             verbose=options.verbose if options.verbose is not None else (1 if sys.stdout.isatty() else 2))
     except InputError:
         raise

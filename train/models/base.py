@@ -40,8 +40,13 @@ class Recipe:
     * ``schedule``: "cosine" (AdamW, 10 % linear warm-up then cosine decay to 0 over the
       epochs; the last epoch is kept) or "constant" (Adam at a fixed rate; early stopping on
       validation PR-AUC, best epoch kept);
+    * ``epochs`` and ``reference_clips``: the training length, as a budget of optimizer steps
+      (``train.fit.planned_epochs``): ``epochs`` at up to ``reference_clips`` training clips,
+      beyond that steps growing as the square root of the clips (fewer passes over more data);
+      ``reference_clips`` None: always ``epochs``;
     * ``mixup``: the Beta(alpha, alpha) of mixup, 0 for none;
-    * ``finish(model, train_inputs, train_labels, seed)``: a step after training, or None;
+    * ``finish(model, train_inputs, train_labels, seed, clip_weights=None)``: a step after training,
+      or None (``clip_weights``: one per training clip with corpus balance, as the loss had them);
     * ``options``: the frozen dataclass of its options (``--model-option KEY=VALUE``).
     """
     name: str
@@ -50,6 +55,7 @@ class Recipe:
     output: str = "softmax"
     schedule: str = "cosine"
     epochs: int = 60
+    reference_clips: int | None = None  # the training size ``epochs`` was chosen at (see train.fit.planned_epochs)
     batch_size: int = 32
     learning_rate: float = 2e-3
     mixup: float = 0.0
