@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes that decompress the shards, about 3,000 clips/s each (default: 1 when "
                             "training on the CPU, plenty there; on a GPU one per core but one, up to 4)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run interrupted in --out from its last finished epoch (the same command "
+                            "line, plus --resume); it ends with the figures an uninterrupted run would have")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object on stdout (run folder, validation and test figures, seconds); "
                             "the text for people goes to stderr")
@@ -201,7 +204,7 @@ def _options(args: argparse.Namespace):
         class_weights=getattr(args, "class_weights", "auto"), corpus_balance=getattr(args, "corpus_balance", "none"),
         splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
-        model_options=model_options, overwrite=getattr(args, "overwrite", False))
+        model_options=model_options, overwrite=getattr(args, "overwrite", False), resume=getattr(args, "resume", False))
 
 
 def _run_train(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ class TrainOptions:
     patience: int = 6
     seed: int = 0
     overwrite: bool = False
+    resume: bool = False  # continue the interrupted run in ``out`` from its checkpoint
     model_options: dict = field(default_factory=dict)  # --model-option: names of the model's options dataclass
     verbose: int | None = None  # Keras's; None: a progress bar on a terminal, a line per epoch in logs
 
