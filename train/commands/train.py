@@ -96,7 +96,7 @@ def train_run(options: TrainOptions) -> dict:
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
             corpus_balance=options.corpus_balance == "equal", verbose=verbose, resume=resume, callbacks=progress,
-            save_state=lambda state: run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp)))
+            save_state=lambda state: _save_checkpoint(run, state))
     except InputError:
         raise
     except KeyboardInterrupt:
@@ -117,6 +117,25 @@ def train_run(options: TrainOptions) -> dict:
     run.discard(RunFolder.CHECKPOINT)  # the run is whole: nothing left to resume
     results["seconds"] = seconds
     return results
+
+
+def _save_checkpoint(run: RunFolder, state) -> None:
+    """The checkpoint and its checksum in the marker, whole: a Ctrl-C meanwhile is held until both are
+    written (one between them would leave a checkpoint that --resume refuses as changed)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp))
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 def _check_same_splits(run: RunFolder, write) -> None:
