@@ -5,6 +5,10 @@ docs/training.md): config.json (every option, the model, its source and its reso
 options, the shards' feature config and hash, the split; after training: best epoch,
 epochs run, seconds), splits.csv, class_weights.json, model.keras, history.csv, and what
 ``train.commands.evaluate`` writes (thresholds, metrics, predictions, report, plots).
+
+While it trains, checkpoint.npz holds the state after the last finished epoch
+(``train.checkpoint``); ``--resume`` continues from it, after checking that the command
+trains the same thing (options, split, feature config), and a finished run removes it.
 """
 from __future__ import annotations
 
