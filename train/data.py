@@ -32,24 +32,41 @@ def load_split(folder: ShardsFolder, sample_ids, limit: int | None = None, seed:
     return ShardDataset(folder, split=None, sample_ids=wanted)
 
 
-def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1):
-    """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8), block by block.
+def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1,
+                   sample_weights: np.ndarray | None = None):
+    """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8[, weights (n,) float32]),
+    block by block; weights when ``sample_weights`` (one per clip of the split, in its order) are given.
 
     A block read by a reader process is a view of shared memory, valid until the next is asked for:
     tf.data copies it into a tensor before it asks.
     """
     blocks = split.blocks()
     order = np.random.default_rng(seed).permutation(len(blocks)) if shuffle_blocks else np.arange(len(blocks))
-    for features, labels, _ in read_blocks(split, [blocks[b] for b in order], readers):
-        yield features[..., None], labels
+    for features, labels, index in read_blocks(split, [blocks[b] for b in order], readers):
+        if sample_weights is None:
+            yield features[..., None], labels
+        else:
+            yield features[..., None], labels, sample_weights[index]
+
+
+def batches_per_epoch(split: ShardDataset, batch_size: int) -> int:
+    return int(np.ceil(len(split) / batch_size))
 
 
 def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False,
-                 readers: int = 1):
-    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32) over one split.
+                 readers: int = 1, sample_weights: np.ndarray | None = None, epochs: range | None = None):
+    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]).
 
-    ``readers``: processes that decompress the shards. Cast the features (``tf.cast``) before
-    computing on them in the pipeline; a Keras model casts them itself.
+    ``readers``: processes that decompress the shards. ``sample_weights``: one per clip of the
+    split (Keras weighs each clip's loss by it). Cast the features (``tf.cast``) before computing
+    on them in the pipeline; a Keras model casts them itself.
+
+    ``epochs`` (training): a range of epoch numbers. The dataset is then every batch of those
+    epochs, one epoch after the other, and each epoch's order is a function of (seed, epoch)
+    alone, never of how many passes came before: a run resumed at epoch k reads exactly the
+    batches an uninterrupted run read from epoch k on. Give Keras
+    ``steps_per_epoch=batches_per_epoch(split, batch_size)`` with it. Without ``epochs`` each
+    pass over the dataset is one epoch (evaluation).
     """
     import tensorflow as tf
 
@@ -59,35 +76,60 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
     stored = tf.as_dtype(split.folder.storage.dtype)
     signature = (tf.TensorSpec((None, n_mels, n_frames, 1), stored),
                  tf.TensorSpec((None, len(EMOTIONS)), tf.uint8))
-    epoch = {"n": 0}
+    if sample_weights is not None:
+        sample_weights = np.asarray(sample_weights, np.float32)
+        signature += (tf.TensorSpec((None,), tf.float32),)
+    passes = {"n": 0}
 
-    def generator():
+    def generator(epoch=None):
         # a new block order each epoch (seeded), so shuffling is not limited to the buffer
-        epoch["n"] += 1
-        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + epoch["n"], readers=readers)
+        if epoch is None:  # no epoch numbers: count the passes
+            passes["n"] += 1
+            epoch = passes["n"] - 1
+        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + int(epoch) + 1,
+                                  readers=readers, sample_weights=sample_weights)
 
-    def samples(x, y):
-        return tf.data.Dataset.from_tensor_slices((x, y))
+    def samples(*block):
+        return tf.data.Dataset.from_tensor_slices(block)
 
-    # Samples cut out of blocks in parallel: twice as fast as unbatch() (benchmarks/input_pipeline.py).
-    # Shuffled, eight blocks take turns, so that consecutive samples come from different blocks;
-    # otherwise the split's order is kept (predictions line up with split.sample_ids). Deterministic
-    # either way: a seed gives the same batches.
-    dataset = tf.data.Dataset.from_generator(generator, output_signature=signature).interleave(
-        samples, cycle_length=8 if shuffle else 1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # a known length lets Keras show the epoch's progress and not warn about running out of data
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(split)))
-    if cache:
-        dataset = dataset.cache()
-    if shuffle:
-        # Blocks come in a new order each epoch and eight take turns, so 1,024 samples (114 MB) mix
-        # batches well; a bigger buffer costs memory and CPU (measured: 119 us a sample through a
-        # full 2,048 buffer, 85 through 512).
-        dataset = dataset.shuffle(min(len(split), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    def clips(epoch=None):
+        # Samples cut out of blocks in parallel: twice as fast as unbatch() (benchmarks/input_pipeline.py).
+        # Shuffled, eight blocks take turns, so that consecutive samples come from different blocks;
+        # otherwise the split's order is kept (predictions line up with split.sample_ids). Deterministic
+        # either way: a seed gives the same batches.
+        source = tf.data.Dataset.from_generator(generator, output_signature=signature,
+                                                args=() if epoch is None else (epoch,))
+        dataset = source.interleave(samples, cycle_length=8 if shuffle else 1, num_parallel_calls=tf.data.AUTOTUNE,
+                                    deterministic=True)
+        # a known length lets Keras show the epoch's progress and not warn about running out of data
+        return dataset.apply(tf.data.experimental.assert_cardinality(len(split)))
+
+    def batched(dataset, shuffle_seed):
+        if shuffle:
+            # Blocks come in a new order each epoch and eight take turns, so 1,024 samples (114 MB) mix
+            # batches well; a bigger buffer costs memory and CPU (measured: 119 us a sample through a
+            # full 2,048 buffer, 85 through 512).
+            dataset = dataset.shuffle(min(len(split), SHUFFLE_BUFFER), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size)
+
+    if epochs is None:
+        dataset = clips()
+        dataset = batched(dataset.cache() if cache else dataset, seed)
+    else:
+        cached = clips().cache() if cache else None  # read once (in the split's order), shuffled per epoch
+
+        def one_epoch(epoch):  # epoch: a tensor; every seed of the epoch derives from it
+            # The shuffle's seed pair is (this function's graph seed, the epoch's): set the graph seed here
+            # (a global seed of 0, a run's seed 0, would make TensorFlow compare the tensor seed as a bool).
+            tf.random.set_seed(seed + 1)
+            return batched(cached if cache else clips(epoch), seed * 1_000_003 + epoch)
+
+        dataset = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one_epoch).apply(
+            tf.data.experimental.assert_cardinality(len(epochs) * batches_per_epoch(split, batch_size)))
     # Features stay as stored (float16: half the bytes to copy, and to send to a GPU); a Keras model
     # casts its inputs to float32 on entry, exactly. Casting here cost a third of the pipeline's CPU.
-    dataset = dataset.batch(batch_size).map(lambda x, y: (x, tf.cast(y, tf.float32)),
-                                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.map(lambda x, y, *w: (x, tf.cast(y, tf.float32), *w), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

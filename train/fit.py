@@ -1,30 +1,64 @@
 """How every model of ``train.models`` is trained: loss, optimiser and schedule, mixup, seeds, callbacks.
 
 Reproducible on CPU: ``keras.utils.set_random_seed`` seeds Python, NumPy and the
-backend; TensorFlow's op determinism makes the kernels repeatable; the input
+backend; TensorFlow's op determinism makes the kernels repeatable (on the CPU only:
+see ``seed_everything``); the input
 pipeline's shuffles and mixup draws are seeded (per epoch, from the run's seed).
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 from aggregate.vocabulary import EMOTIONS
 
-from .data import SplitData, make_dataset
+from .data import SplitData, batches_per_epoch, make_dataset
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights
 from .models import Recipe
 
 MONITOR = "pr_auc"  # Keras's PR-AUC per emotion, averaged: for checkpoints; the report's mAP is scikit-learn's AP
 
 
-def seed_everything(seed: int) -> None:
+def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
+    """The training length, as the recipe's budget of optimizer steps, in whole epochs.
+
+    ``recipe.epochs`` at up to ``recipe.reference_clips`` training clips (where they were
+    chosen: the dev folds' 416 clips for the default), beyond that a budget of steps that grows
+    as the square root of the clips: 4 times the clips, twice the steps, half the epochs.
+    A bigger split needs more steps, but fewer passes over it: its batches repeat less. On 2
+    cores this keeps an ~830-clip RAVDESS fold near 4 minutes and a ~15,600-clip aggregate
+    near 25 (docs/benchmarks.md), where 60 epochs would take 7 hours.
+    """
+    if recipe.reference_clips is None or n_train <= recipe.reference_clips:
+        return recipe.epochs
+    per_epoch = int(np.ceil(n_train / batch_size))
+    steps = recipe.epochs * np.ceil(recipe.reference_clips / batch_size) * np.sqrt(n_train / recipe.reference_clips)
+    return max(1, int(round(steps / per_epoch)))
+
+
+def corpus_weights(corpora) -> np.ndarray | None:
+    """One weight per training clip so that each corpus weighs the same in the loss (mean weight 1);
+    None for a single corpus (nothing to balance)."""
+    names, index, counts = np.unique(np.asarray(corpora), return_inverse=True, return_counts=True)
+    if len(names) < 2:
+        return None
+    return (len(index) / (len(names) * counts))[index].astype(np.float32)
+
+
+def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
+    """Seed Python, NumPy and the backend; on the CPU also TensorFlow's op determinism.
+
+    On a GPU op determinism is left off: some ops have no deterministic GPU kernel there
+    (TensorFlow raises rather than run them) and others run slower; a GPU run is seeded,
+    not bit-reproducible (docs/training.md)."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    if deterministic_ops:
+        tf.config.experimental.enable_op_determinism()
 
 
 def loss_weights(recipe: Recipe, labels: np.ndarray, use: bool) -> np.ndarray:
@@ -52,12 +86,15 @@ def compile_for(model, recipe: Recipe, weights: np.ndarray, steps: int, learning
     return model
 
 
-def with_mixup(dataset, alpha: float, seed: int):
-    """Mix each batch with a seeded permutation of itself, Beta(alpha, alpha) per clip, inputs and labels alike."""
+def with_mixup(dataset, alpha: float, seed: int, dtype=None, skip: int = 0):
+    """Mix each batch with a seeded permutation of itself, Beta(alpha, alpha) per clip, inputs and labels alike.
+
+    Mixed in float32; the features handed on as ``dtype`` (default float32). ``skip``: batches an
+    earlier session of the run already drew for (a resumed run continues the same stream)."""
     import tensorflow as tf
 
     def mix(seeds, batch):
-        x, y = batch
+        x, y, *w = batch  # w: the clips' weights, when the pipeline has them (corpus balance)
         x = tf.cast(x, tf.float32)  # the pipeline's features are as stored (float16): mix in float32
         n = tf.shape(x)[0]
         a, b, c = tf.unstack(tf.random.experimental.stateless_split(seeds, 3))
@@ -65,39 +102,93 @@ def with_mixup(dataset, alpha: float, seed: int):
         g2 = tf.random.stateless_gamma([n], b, alpha=alpha)
         lam = g1 / (g1 + g2)
         other = tf.argsort(tf.random.stateless_uniform([n], c))
-        return (lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * tf.gather(x, other),
-                lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, other))
+        mixed = lam[:, None, None, None] * x + (1 - lam[:, None, None, None]) * tf.gather(x, other)
+        return (mixed if dtype is None else tf.cast(mixed, dtype),
+                lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, other),
+                *[lam * v + (1 - lam) * tf.gather(v, other) for v in w])
 
-    # a new seed stream per epoch (rerandomize), the same streams every run
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    # a new seed stream per pass (rerandomize), the same streams every run; a dataset of every epoch
+    # (make_dataset(epochs=...)) is one pass: the stream runs on across epochs, and a resumed run skips
+    # what the epochs before it drew
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).skip(2 * skip).batch(2)
     return tf.data.Dataset.zip(seeds, dataset).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _epoch_seconds_callback():
+    import keras
+
+    class EpochSeconds(keras.callbacks.Callback):
+        """Adds each epoch's wall-clock seconds (training and validation) to its logs, so history.csv has them."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["seconds"] = round(time.perf_counter() - self.start, 3)
+
+    return EpochSeconds
 
 
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
-                readers: int, model_options: dict, verbose: int):
-    """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch)."""
+                readers: int, model_options: dict, verbose: int, corpus_balance: bool = False,
+                resume=None, save_state=None, callbacks=()):
+    """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch).
+
+    ``resume``: a ``train.checkpoint.Checkpoint`` to continue from (its epochs are not run again);
+    ``save_state(checkpoint)`` is called after every epoch with the state to resume from;
+    ``callbacks``: more Keras callbacks (progress lines)."""
     import keras
     import tensorflow as tf
 
-    seed_everything(seed)
+    from . import checkpoint as checkpoints
+
+    from .device import default_readers, describe, gpus
+
+    on_gpu = bool(gpus())
+    readers = readers or default_readers(on_gpu)
+    print(f"training on {describe()}; {readers} reader process(es)", flush=True)
+    seed_everything(seed, deterministic_ops=not on_gpu)
     train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
         lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
-    steps = epochs * int(np.ceil(len(data["train"]) / batch_size))
-    compile_for(model, recipe, weights, steps, learning_rate)
-    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers)
+    per_epoch = batches_per_epoch(data["train"], batch_size)
+    compile_for(model, recipe, weights, epochs * per_epoch, learning_rate)
+    first = 0
+    if resume is not None:  # the interrupted session's model, optimizer and random layers, as they were
+        checkpoints.restore(model, resume)
+        first = epochs if resume.done else resume.epoch
+    balance = corpus_weights(data["train"].corpora) if corpus_balance else None
+    # every remaining epoch in one dataset, each epoch's order from (seed, epoch): what a resumed run reads
+    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers,
+                            sample_weights=balance, epochs=range(first, epochs))
     if recipe.mixup:
-        train_ds = with_mixup(train_ds, recipe.mixup, seed).prefetch(tf.data.AUTOTUNE)
+        # on a GPU the mixed batch goes back to the stored dtype: half the bytes to send (float16 stores
+        # 3 significant digits, as the shards do); on the CPU it stays float32, as it always trained
+        dtype = tf.as_dtype(data["train"].folder.storage.dtype) if on_gpu else tf.float32
+        train_ds = with_mixup(train_ds, recipe.mixup, seed, dtype, skip=first * per_epoch).prefetch(tf.data.AUTOTUNE)
     val_ds = make_dataset(data["val"], 64, shuffle=False, cache=cache, readers=readers)
-    callbacks = [keras.callbacks.CSVLogger(out / "history.csv")]
+    callbacks = [_epoch_seconds_callback()(), keras.callbacks.CSVLogger(out / "history.csv", append=first > 0),
+                 *callbacks]
+    stopper = None
     if recipe.schedule == "constant":
         # monitor PR-AUC, not loss: on small data the all-absent predictor wins the loss early on
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=f"val_{MONITOR}", mode="max", patience=patience,
-                                                       restore_best_weights=True))
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose).history
+        stopper = checkpoints.resumable_early_stopping(resume, monitor=f"val_{MONITOR}", mode="max",
+                                                       patience=patience, restore_best_weights=True)
+        callbacks.append(stopper)
+    history = dict(resume.history) if resume is not None else {}
+    seconds = resume.seconds if resume is not None else 0.0
+    if save_state is not None:  # last: after early stopping has decided
+        callbacks.append(checkpoints.epoch_callback(save_state, first, epochs, history, seconds, stopper))
+    if first < epochs:
+        new = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first, steps_per_epoch=per_epoch,
+                        callbacks=callbacks, verbose=verbose).history
+        history = {key: history.get(key, []) + list(new.get(key, [])) for key in [*history, *new]}
+    elif stopper is not None and resume.best_weights is not None:  # ended by early stopping: its best epoch
+        model.set_weights(resume.best_weights)
     run = len(history["loss"])
     best = int(np.argmax(history[f"val_{MONITOR}"])) + 1 if recipe.schedule == "constant" else run
     if recipe.finish is not None:
-        model = recipe.finish(model, train_inputs, data["train"].labels, seed)
+        model = recipe.finish(model, train_inputs, data["train"].labels, seed, clip_weights=balance)
     return model, history, best

@@ -2,7 +2,8 @@
 on the same speaker folds, then one clip-level random split that leaks speakers.
 
 Each (model, split) run is a run folder ``OUT/<model>/<split>``; one that already holds
-its test metrics is reused, so an interrupted benchmark resumes where it stopped. The
+its test metrics is reused and one interrupted continues from its last finished epoch
+(``--resume``), so an interrupted benchmark resumes where it stopped. The
 seeds' models train ``seed_epochs`` epochs (CPU time); the default model its own. The
 table (printed, and written to ``OUT/leaderboard.md``) gives the test split's mean and
 spread (population standard deviation over folds) of single-label UA and WA, macro F1
@@ -30,12 +31,14 @@ from aggregate.files import atomic_write, sha256_of
 from aggregate.manifest.split_config import SplitConfig
 from aggregate.owned import check_owned, listed_files, marker_text
 
-from .metrics import evaluate
-from .names import DEFAULT_MODEL, MODEL_NAMES
-from .run import TrainOptions, _load_splits, baseline_run, open_inputs, train_run
-from .run_folder import MARKER as RUN_MARKER
-from .run_folder import WRITER as RUN_WRITER
-from .run_folder import RunFolder, hold_writer_lock
+from ..inputs import TrainOptions, load_splits, open_inputs
+from ..metrics import evaluate
+from ..models import DEFAULT_MODEL, MODELS
+from ..run_folder import MARKER as RUN_MARKER
+from ..run_folder import WRITER as RUN_WRITER
+from ..run_folder import RunFolder, hold_writer_lock
+from .baseline import baseline_run
+from .train import train_run
 
 FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
@@ -46,10 +49,10 @@ MARKER, WRITER, TABLE = ".aggregate-benchmark", "python -m train benchmark", "le
 
 def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | None = None,
                   seed_epochs: int = 20, seed: int = 0) -> str:
-    models = list(models or MODEL_NAMES)
-    unknown = [m for m in models if m not in MODEL_NAMES]
+    models = list(models or MODELS)
+    unknown = [m for m in models if m not in MODELS]
     if unknown:
-        raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODEL_NAMES)}")
+        raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODELS)}")
     out = Path(out)
     claim_folder(out)
     splits = {f"fold{f}": SplitConfig(strategy="kfold", folds=folds, fold=f, seed=seed) for f in range(folds)}
@@ -59,7 +62,7 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     plan += [(name, "random") for name in ["trivial", "baseline", *[m for m in LEAKY_MODELS if m in models]]]
     for name, split in plan:
         config = leaky if split == "random" else splits[split]
-        model = name if name in MODEL_NAMES else DEFAULT_MODEL  # trivial, baseline: the model is not used
+        model = name if name in MODELS else DEFAULT_MODEL  # trivial, baseline: the model is not used
         options = TrainOptions(shards=shards, out=out / name / split, model=model, split=config, seed=seed, verbose=0,
                                epochs=None if name == DEFAULT_MODEL else seed_epochs)
         start = time.perf_counter()
@@ -67,32 +70,39 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
         print(f"{name:<18} {split:<7} UA {FIGURES[0][1](results[name, split]['test']):.3f}  "
               f"{results[name, split].get('seconds') or time.perf_counter() - start:7.1f} s", flush=True)
     table = leaderboard(results, list(splits), ["trivial", "baseline", *models])
-    atomic_write(out / TABLE, lambda tmp: Path(tmp).write_text(table + "\n"))
-    _write_marker(out, sha256_of(out / TABLE))
+    write_output(out, TABLE, lambda tmp: Path(tmp).write_text(table + "\n"))
     print(table)
     return table
 
 
 def claim_folder(out: Path) -> None:
     """Make ``out`` this command's folder, or refuse it: new, empty, or holding the marker, the
-    leaderboard and folders of runs, nothing else."""
-    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)  # checks the leaderboard's checksum
+    leaderboard, tables and figures it wrote (each still matching its checksum) and folders of runs,
+    nothing else. Holds the folder for this process: a second benchmark into it is refused."""
+    check_owned(out, MARKER, WRITER, "--out", subfolders=True)
     out.mkdir(parents=True, exist_ok=True)
     hold_writer_lock(out, MARKER)  # one benchmark per folder
-    listed = check_owned(out, MARKER, WRITER, "--out", subfolders=True)
-    _write_marker(out, listed.get(TABLE))
+    _write_marker(out, check_owned(out, MARKER, WRITER, "--out", subfolders=True))
 
 
-def _write_marker(out: Path, table_sha256: str | None) -> None:
+def write_output(out: Path, name: str, write) -> None:
+    """Write one of the folder's own files (``write(tmp)``, atomically) and record its checksum in the
+    marker, so that a later benchmark replaces it only while it is still what this one wrote."""
+    atomic_write(out / name, write)
+    _write_marker(out, {**(listed_files(out, MARKER, WRITER) or {}), name: sha256_of(out / name)})
+
+
+def _write_marker(out: Path, files: dict[str, str | None]) -> None:
     atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(
-        marker_text(WRITER, {TABLE: table_sha256}, writer_pid=os.getpid())))
+        marker_text(WRITER, files, writer_pid=os.getpid())))
 
 
 def _run(name: str, options: TrainOptions) -> dict:
     """One run's test (and timing) figures, reusing a finished run folder only when everything that
-    made its result is the same (``_key``); otherwise it is computed again."""
+    made its result is the same (``_key``), resuming an interrupted one, and otherwise computing it again."""
     key = _key(name, options)
-    reused = _reusable(Path(options.out), key)
+    folder = Path(options.out)
+    reused = _reusable(folder, key)
     if reused is not None:
         return reused
     with contextlib.redirect_stdout(io.StringIO()):  # each run's own report stays in its folder
@@ -100,8 +110,11 @@ def _run(name: str, options: TrainOptions) -> dict:
             result = _trivial(options)
         elif name == "baseline":
             result = baseline_run(options)
-        else:  # a stale run of this folder is replaced (only files that match its marker: RunFolder.create)
-            result = train_run(replace(options, overwrite=True))
+        else:
+            # from its last finished epoch (--resume refuses a checkpoint made with other options); one
+            # stopped before that, or stale, starts again (--overwrite removes only files matching its marker)
+            resume = (folder / RunFolder.CHECKPOINT).is_file()
+            result = train_run(replace(options, resume=resume, overwrite=not resume and folder.exists()))
     record = {"test": result["test"], "seconds": result.get("seconds"), "key": key}
     RunFolder.join(options.out).write_json(RunFolder.BENCHMARK, record)
     return record
@@ -111,7 +124,7 @@ def _key(name: str, options: TrainOptions) -> dict:
     """What made a result: the shards (their index's SHA-256 covers every shard's and the manifest's),
     the split, the model and every option (seed, epochs, ...), but not where the run folder is."""
     index = Path(options.shards) / "index.json"
-    made_of = {k: v for k, v in asdict(options).items() if k not in ("shards", "out", "verbose", "overwrite")}
+    made_of = {k: v for k, v in asdict(options).items() if k not in ("shards", "out", "verbose", "overwrite", "resume")}
     return {"name": name, "shards_index_sha256": sha256_of(index) if index.is_file() else None,
             "options": json.loads(json.dumps(made_of, sort_keys=True, default=str))}
 
@@ -138,7 +151,7 @@ def _reusable(out: Path, key: dict) -> dict | None:
 
 def _trivial(options: TrainOptions) -> dict:
     shards, clips, _ = open_inputs(options)
-    data = _load_splits(shards, options, clips)
+    data = load_splits(shards, options, clips)
     prior = data["train"].labels.mean(0)
     test = data["test"]
     return {"test": evaluate(test.labels, np.tile(prior, (len(test), 1)), 0.5, test.corpora)}

@@ -1,0 +1,135 @@
+"""Training at scale: the step budget, the cross-corpus plan and its matrix, the device line, epoch seconds."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aggregate.errors import InputError
+from aggregate.manifest.split_checks import leaking_speakers
+
+
+def test_the_budget_keeps_the_reference_epochs_and_grows_steps_slower_than_the_data():
+    from train.fit import planned_epochs
+    from train.models import MODELS
+
+    recipe = MODELS["fusion"]
+    reference = recipe.reference_clips
+    for n in (10, reference // 2, reference):
+        assert planned_epochs(recipe, n, 32) == recipe.epochs  # where the default was chosen: unchanged
+    steps = {n: planned_epochs(recipe, n, 32) * math.ceil(n / 32) for n in (reference, 4 * reference, 36 * reference)}
+    epochs = {n: planned_epochs(recipe, n, 32) for n in steps}
+    assert steps[reference] < steps[4 * reference] < steps[36 * reference]  # more data: more steps ...
+    assert epochs[reference] > epochs[4 * reference] > epochs[36 * reference] >= 1  # ... but fewer passes
+    assert abs(steps[4 * reference] / steps[reference] - 2) < 0.1  # square root: 4x the clips, 2x the steps
+    assert planned_epochs(MODELS["paper-cnn"], 100_000, 32) == MODELS["paper-cnn"].epochs  # no budget: its own
+
+
+def _clips() -> pd.DataFrame:
+    """Corpus a: 8 speakers; b: 1 speaker (too few for folds); c: 6 speakers; 6 clips per speaker."""
+    rows = []
+    for corpus, speakers in [("a", 8), ("b", 1), ("c", 6)]:
+        for s in range(speakers):
+            for k in range(6):
+                labels = np.eye(7, dtype=int)[k % 7]
+                rows.append({"sample_id": f"{corpus}:{s}:{k}", "speaker": f"{corpus}:{s}", "corpus": corpus,
+                             **{f"label_{e}": v for e, v in zip(range(7), labels)}})
+    return pd.DataFrame(rows)
+
+
+def test_the_cross_corpus_plan_tests_only_unseen_speakers():
+    from train.commands.cross_corpus import ALL, plan
+
+    clips = _clips()
+    cells = plan(clips, folds=4, seed=0)
+    for cell in cells:
+        table = cell.table
+        assert leaking_speakers(table, table["split"]).empty, (cell.row, cell.column, cell.fold)
+        assert set(table["split"]) == {"train", "val", "test"}
+        assert set(table.loc[table["split"] == "test", "corpus"]) == {cell.column}  # tested on one corpus
+        trained = set(table.loc[table["split"] == "train", "corpus"])
+        if cell.row == ALL:
+            assert trained == ({"a", "b", "c"} if cell.column != "b" else {"a", "c"})
+        else:
+            assert trained == {cell.row}
+    folded = [c for c in cells if c.column == "a" and c.row == "a"]
+    assert len(folded) == 4  # a corpus with folds: tested fold by fold, every speaker once
+    tested = [set(c.table.loc[c.table["split"] == "test", "speaker"]) for c in folded]
+    assert set().union(*tested) == {f"a:{s}" for s in range(8)} and sum(map(len, tested)) == 8
+    assert not [c for c in cells if c.row == "b" and c.column == "b"]  # one speaker: never tested on itself
+    whole_b = [c for c in cells if c.column == "b"]
+    assert {c.row for c in whole_b} == {"a", "c", ALL} and all(c.fold == "whole" for c in whole_b)
+
+
+def test_two_corpora_of_which_one_is_small_share_the_leave_one_out_run():
+    from train.commands.cross_corpus import ALL, plan
+
+    clips = _clips()
+    cells = plan(clips[clips["corpus"] != "c"], folds=4, seed=0)
+    on_b = {c.row: c.key for c in cells if c.column == "b"}
+    assert on_b["a"] == on_b[ALL]  # "all but b" is "a": the same split, one run
+    with pytest.raises(InputError, match="one corpus"):
+        plan(clips[clips["corpus"] == "a"], folds=4, seed=0)
+    with pytest.raises(InputError, match="4 speakers or more"):
+        plan(clips[clips["corpus"] == "b"].assign(corpus=lambda f: np.where(f.index % 2, "b", "d")), 4, 0)
+
+
+def test_the_matrix_and_heatmap_show_mean_spread_and_gaps(tmp_path):
+    from train.commands.cross_corpus import heatmap, matrix
+
+    results = {("fusion", "a", "a", "fold0"): 0.5, ("fusion", "a", "a", "fold1"): 0.7,
+               ("fusion", "b", "a", "whole"): 0.3, ("fusion", "all", "b", "whole"): 0.4}
+    text = matrix(results, "fusion", ["a", "b", "all"], ["a", "b"])
+    lines = text.splitlines()
+    assert lines[2] == "| a | 0.600 ± 0.100 (2 folds) | - |"
+    assert lines[3] == "| b | 0.300 | - |" and lines[4] == "| all | - | 0.400 |"
+    path = heatmap(results, "fusion", ["a", "b", "all"], ["a", "b"], tmp_path / "m.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_path):
+    from conftest import run_module
+
+    run = tmp_path / "run"
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn",
+                        "--model-option", "small=true", "--epochs", "2", "--limit", "24", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training on the CPU" in result.stdout  # no GPU in tests
+    history = pd.read_csv(run / "history.csv")
+    assert len(history) == 2 and (history["seconds"] > 0).all()
+
+
+def test_corpus_balance_weighs_each_corpus_the_same():
+    from train.fit import corpus_weights
+
+    corpora = np.array(["ravdess"] * 10 + ["tess"] * 30)
+    weights = corpus_weights(corpora)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[corpora == "ravdess"].sum() == pytest.approx(weights[corpora == "tess"].sum())
+    assert corpus_weights(np.array(["tess"] * 5)) is None
+
+
+def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo_shards):
+    import tensorflow as tf
+
+    from aggregate.shards.reading import ShardsFolder
+    from train.data import load_split, make_dataset
+    from train.fit import with_mixup
+
+    folder = ShardsFolder.open(demo_shards)
+    split = load_split(folder, folder.places)
+    ids = np.arange(len(split), dtype=np.float32)  # a weight that names the clip
+    ordered = np.concatenate([w.numpy() for _, _, w in make_dataset(split, 16, shuffle=False, sample_weights=ids)])
+    assert np.array_equal(ordered, ids)
+    shuffled = make_dataset(split, 16, shuffle=True, seed=3, sample_weights=ids)
+    got = [(x.numpy(), w.numpy()) for x, _, w in shuffled]
+    assert sorted(np.concatenate([w for _, w in got])) == list(ids)  # every clip once, with its own weight
+    reference = {float(i): x for i, x in zip(ids, (b["features"][0] for b in split.batches(batch_size=1)))}
+    x, w = got[0][0][0], got[0][1][0]
+    assert np.array_equal(x[..., 0], reference[float(w)])  # the weight travels with its clip
+    mixed = with_mixup(shuffled, 0.4, seed=0)
+    x, y, w = next(iter(mixed))
+    assert x.dtype == tf.float32 and w.shape == (16,) and float(w.numpy().min()) >= 0
+    split.close()
