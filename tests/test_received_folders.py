@@ -226,10 +226,10 @@ def test_a_second_writer_of_a_run_folder_is_refused_naming_the_first(tmp_path):
 
 @pytest.mark.slow
 def test_a_second_benchmark_into_one_folder_is_refused(tmp_path):
-    from train.benchmark import claim_folder
+    from train.commands.benchmark import claim_folder
 
     out = tmp_path / "bench"
-    script = ("import sys, time\nfrom train.benchmark import claim_folder\nfrom pathlib import Path\n"
+    script = ("import sys, time\nfrom train.commands.benchmark import claim_folder\nfrom pathlib import Path\n"
               "claim_folder(Path(sys.argv[1]))\nprint('ready', flush=True)\ntime.sleep(60)\n")
     first = subprocess.Popen([sys.executable, "-c", script, str(out)], stdout=subprocess.PIPE, text=True,
                              env=dict(os.environ, PYTHONPATH=str(PROJECT)))

@@ -12,12 +12,10 @@ from train.run_folder import RunFolder
 def test_a_model_with_python_code_in_it_is_refused(tmp_path):
     import keras
 
-    from train.run import _load_model
-
     inputs = keras.Input((3,))
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)  # its bytecode travels in the file
     run = RunFolder.create(tmp_path / "run")
     run.save_model(keras.Model(inputs, outputs))
     with pytest.raises(InputError, match=r"model\.keras cannot be loaded \(.*[Ll]ambda") as caught:
-        _load_model(RunFolder.open(tmp_path / "run", need=(RunFolder.MODEL,)))
+        RunFolder.open(tmp_path / "run", need=(RunFolder.MODEL,)).load_model()
     assert "\n" not in str(caught.value)

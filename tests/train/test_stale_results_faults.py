@@ -10,8 +10,8 @@ import pytest
 
 from aggregate.errors import InputError
 from aggregate.manifest.split_config import SplitConfig
-from train import benchmark
-from train.run import TrainOptions
+from train.commands import benchmark
+from train.inputs import TrainOptions
 from train.run_folder import RunFolder
 
 
