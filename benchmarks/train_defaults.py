@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from aggregate.splits import SplitConfig
-from train.benchmark import FIGURES, _run, claim_folder
-from train.run import TrainOptions
+from train.commands.benchmark import FIGURES, _run, claim_folder
+from train.inputs import TrainOptions
 
 SETTINGS = {  # TrainOptions fields beside shards, out, split and seed
     "trivial": {},

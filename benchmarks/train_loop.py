@@ -53,11 +53,11 @@ def worker(args) -> None:
     from train.data import make_dataset, read_all
     from train.fit import compile_for, loss_weights, seed_everything, with_mixup
     from train.models import MODELS
-    from train.run import TrainOptions, _load_splits, open_inputs
+    from train.inputs import TrainOptions, load_splits, open_inputs
 
     options = TrainOptions(shards=args.shards, out=Path("unused"), model=args.model, split=_split())
     shards, clips, _ = open_inputs(options)
-    data = _load_splits(shards, options, clips)
+    data = load_splits(shards, options, clips)
     recipe = MODELS[args.model]
     pieces = set(args.worker.split("+")[1:])
     if "determinism" in pieces:

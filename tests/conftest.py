@@ -78,7 +78,7 @@ def run_module(module: str, *args: str, cwd: Path):
 def tiny_run(demo_shards, tmp_path_factory) -> Path:
     """A run folder from a two-epoch run of the small paper network: for tests of what surrounds training."""
     run = tmp_path_factory.mktemp("tiny") / "run"
-    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
-                        "--epochs", "2", cwd=run.parent)
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn",
+                        "--model-option", "small=true", "--epochs", "2", cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run

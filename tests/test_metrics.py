@@ -60,7 +60,10 @@ def test_summary_figures_by_hand(hand):
     assert hand["mAP"] == 0.9583  # (1 + 5/6 + 1 + 1) / 4 = 23/24
     assert hand["subset_accuracy"] == 0.25  # only c0 has its label set exactly
     # single-label clips c0, c2, c3; arg-max: neutral (right), neutral (wrong), happy (right)
-    assert hand["single_label"] == {"unweighted_accuracy": 0.6667, "weighted_accuracy": 0.6667, "n": 3}
+    confusion = np.zeros((7, 7), int)
+    confusion[0, 0] = confusion[1, 0] = confusion[4, 4] = 1  # true row, predicted column
+    assert hand["single_label"] == {"unweighted_accuracy": 0.6667, "weighted_accuracy": 0.6667, "n": 3,
+                                    "confusion": confusion.tolist()}
 
 
 def test_trivial_predictor_by_hand(hand):
@@ -80,7 +83,8 @@ def test_per_corpus_split(hand):
     assert a["paper_accuracy"] == 0.9286  # c0, c1: one wrong cell (sad) of 14 -> 13/14
     assert b["paper_accuracy"] == 0.7857  # c2, c3: three wrong cells of 14 -> 11/14
     assert a["subset_accuracy"] == 0.5 and b["subset_accuracy"] == 0.0
-    assert b["single_label"] == {"unweighted_accuracy": 0.5, "weighted_accuracy": 0.5, "n": 2}
+    assert {k: v for k, v in b["single_label"].items() if k != "confusion"} == \
+        {"unweighted_accuracy": 0.5, "weighted_accuracy": 0.5, "n": 2}
     for name, rows in (("a", slice(0, 2)), ("b", slice(2, 4))):  # the same as evaluating the part alone
         alone = evaluate(Y[rows], S[rows])
         part = hand["per_corpus"][name]
@@ -95,6 +99,7 @@ def test_single_label_ua_vs_wa_on_imbalanced_data():
     y[8:, 1] = 1  # 2 anger
     s = np.tile([.6, .4, 0, 0, 0, 0, 0], (10, 1))  # always says neutral
     sl = evaluate(y, s)["single_label"]
+    assert sl.pop("confusion")[:2] == [[8, 0, 0, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0, 0]]
     assert sl == {"unweighted_accuracy": 0.5,  # recalls: neutral 8/8, anger 0/2 -> (1 + 0) / 2
                   "weighted_accuracy": 0.8,  # 8 right of 10
                   "n": 10}
@@ -103,7 +108,9 @@ def test_single_label_ua_vs_wa_on_imbalanced_data():
 def test_multi_label_clips_are_left_out_of_single_label():
     y = np.array([[1, 1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0]])
     s = np.array([[.9, .9, 0, 0, 0, 0, 0], [0] * 7, [0, .2, 0, .1, 0, 0, 0]])
-    assert evaluate(y, s)["single_label"] == {"unweighted_accuracy": 0.0, "weighted_accuracy": 0.0, "n": 1}
+    single = evaluate(y, s)["single_label"]
+    assert np.sum(single.pop("confusion")) == 1  # the fear clip, taken for anger
+    assert single == {"unweighted_accuracy": 0.0, "weighted_accuracy": 0.0, "n": 1}
 
 
 def test_all_absent_predictor_gets_one_minus_mean_prevalence():
@@ -184,3 +191,8 @@ def test_format_report_shows_model_beside_trivial(hand):
     assert "0.857" in line and "0.821" in line
     assert "0.958" in next(row for row in text.splitlines() if row.startswith("mAP"))
     assert text.count("\na ") == 1 and text.count("\nb ") == 1  # per-corpus rows
+    table = text.split("single-label confusion")[1].splitlines()
+    assert table[1].split() == [*EMOTIONS, "recall"]
+    assert table[2].split() == ["neutral", "1", "0", "0", "0", "0", "0", "0", "1.00"]
+    assert table[3].split() == ["anger", "1", "0", "0", "0", "0", "0", "0", "0.00"]
+    assert table[4].split() == ["disgust", *["0"] * 7, "-"]  # no single-label disgust clip

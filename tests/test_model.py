@@ -12,7 +12,7 @@ from train.losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights,
 from train.models import MODELS  # noqa: E402
 from train.models.features import MFCC, Functionals, mfcc_matrix  # noqa: E402
 from train.models.layers import SpecAugment, TimeShift  # noqa: E402
-from train.models.paper_cnn import ModelConfig, build_model  # noqa: E402
+from train.models.paper_cnn import Options, build_model  # noqa: E402
 
 FULL_PARAMS = (0.85e6, 1.0e6)  # 926,167 with the defaults: 98 k conv + 786 k first dense (3072 -> 256) + ...
 SMALL_PARAMS = (2e4, 6e4)  # 42,767
@@ -24,12 +24,12 @@ def spectrograms(n, seed=0):
 
 @pytest.fixture(scope="module")
 def full():
-    return build_model(ModelConfig())
+    return build_model(Options())
 
 
 @pytest.fixture(scope="module")
 def small():
-    return build_model(ModelConfig(small=True))
+    return build_model(Options(small=True))
 
 
 def test_full_model_is_four_conv_blocks_and_four_dense_layers(full):
@@ -57,13 +57,13 @@ def test_shapes_and_sigmoid_range(which, request):
 
 
 def test_pooling_choices_and_seeds():
-    flat = build_model(ModelConfig(small=True, pooling="flatten"))
-    assert flat.count_params() > build_model(ModelConfig(small=True)).count_params()
-    a, b, c = (build_model(ModelConfig(small=True, seed=s)) for s in (1, 1, 2))
+    flat = build_model(Options(small=True, pooling="flatten"))
+    assert flat.count_params() > build_model(Options(small=True)).count_params()
+    a, b, c = (build_model(Options(small=True), seed=s) for s in (1, 1, 2))
     assert all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
     assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
     with pytest.raises(ValueError):
-        ModelConfig(pooling="avg")
+        Options(pooling="avg")
 
 
 def test_spec_augment_masks_stripes_in_training_only():
@@ -82,8 +82,8 @@ def test_spec_augment_masks_stripes_in_training_only():
 
 def test_spec_augment_changes_the_model_only_in_training():
     x = spectrograms(4)
-    plain = build_model(ModelConfig(small=True, dropout=0.0))
-    augmented = build_model(ModelConfig(small=True, dropout=0.0, spec_augment=True))
+    plain = build_model(Options(small=True, dropout=0.0))
+    augmented = build_model(Options(small=True, dropout=0.0, spec_augment=True))
     assert augmented.layers[1].name == "spec_augment"  # first, right after the input
     # same seed, same weights: inference is identical; training mode (batch statistics) is not
     assert np.array_equal(plain.predict(x, verbose=0), augmented.predict(x, verbose=0))
@@ -142,16 +142,15 @@ def compile_paper(model, y):
 
 def test_small_model_learns_separable_data():
     x, y = separable(32)
-    config = ModelConfig(small=True, dropout=0.0, seed=0)  # no dropout: the training-mode loss is not noise
-    model = compile_paper(build_model(config), y)
+    options = Options(small=True, dropout=0.0)  # no dropout: the training-mode loss is not noise
+    model = compile_paper(build_model(options, seed=0), y)
     losses = [float(model.train_on_batch(x, y)[0]) for _ in range(12)]  # each call reports its own batch
     assert np.mean(losses[-3:]) < 0.8 * losses[0], losses
 
 
 def test_save_and_load_round_trip(tmp_path):
     x, y = separable(16, seed=1)
-    config = ModelConfig(small=True, spec_augment=True)
-    model = compile_paper(build_model(config), y)
+    model = compile_paper(build_model(Options(small=True, spec_augment=True)), y)
     model.train_on_batch(x, y)
     path = tmp_path / "model.keras"
     model.save(path)

@@ -27,8 +27,8 @@ def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def short_run(demo_shards, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"
-    result = run_train("--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
-                       "--epochs", "15", "--cache", cwd=run.parent)
+    result = run_train("--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn",
+                       "--model-option", "small=true", "--epochs", "15", "--cache", cwd=run.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 
@@ -36,7 +36,7 @@ def short_run(demo_shards, tmp_path_factory) -> Path:
 def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run, demo_shards):
     for name in ["config.json", "splits.csv", "class_weights.json", "model.keras", "history.csv",
                  "thresholds.json", "metrics_val.json", "metrics_test.json", "report.txt", "predictions.csv",
-                 "curves.png", "confusion_test.png", "per_corpus_test.png"]:
+                 "curves.png", "confusion_test.png", "confusion_matrix_test.png", "per_corpus_test.png"]:
         assert (short_run / name).is_file(), name
     test = json.loads((short_run / "metrics_test.json").read_text())
     assert test["macro_f1"] > test["trivial"]["macro_f1"] + 0.15  # trivial: 0
@@ -52,6 +52,12 @@ def test_a_short_run_writes_its_folder_and_beats_the_trivial_predictor(short_run
     assert header[2].startswith("split:    the manifest's split column")
     assert header[3].startswith(f"epochs:   best {config['trained']['best_epoch']} of {len(history)} run")
     assert header[4].startswith("duration: ")
+    # the test split's single-label confusion matrix, as metrics_test.json has it
+    table = (short_run / "report.txt").read_text().split("\ntest\n")[1].split("single-label confusion")[1]
+    rows = [line.split() for line in table.splitlines()[2:9]]
+    assert [row[0] for row in rows] == list(EMOTIONS)
+    assert [[int(v) for v in row[1:8]] for row in rows] == test["single_label"]["confusion"]
+    assert sum(map(sum, test["single_label"]["confusion"])) == test["single_label"]["n"] > 0
 
 
 def test_splits_are_written_speaker_disjoint_and_class_weights_come_from_train(short_run, demo_shards):
@@ -167,25 +173,31 @@ def test_predict_prints_a_probability_per_emotion(short_run, demo, tmp_path):
     [answer] = json.loads(result.stdout)
     assert list(answer["probabilities"]) == list(EMOTIONS)
     assert all(0 <= p <= 1 for p in answer["probabilities"].values())
+    probabilities = answer["probabilities"]
+    assert answer["most_likely"] == max(probabilities, key=probabilities.get)
+    text = run_train("predict", str(short_run), str(clip), cwd=tmp_path)
+    assert text.returncode == 0 and text.stdout.startswith(str(clip))
+    assert f"-> most likely {answer['most_likely']}; present: " in text.stdout
 
 
 def test_reusing_a_splits_file_and_other_strategies(short_run, demo_shards, tmp_path):
-    from train.run import TrainOptions, _splits_for
+    from train.inputs import TrainOptions, splits_for
     from aggregate.shards import ShardsFolder
     from aggregate.splits import SplitConfig
 
     folder = ShardsFolder.open(demo_shards)
-    clips, source = _splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path,
+    clips, source = splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path,
                                                           splits=short_run / "splits.csv"))
     written = pd.read_csv(short_run / "splits.csv").set_index("sample_id")["split"]
     assert (clips.set_index("sample_id")["split"] == written.loc[clips["sample_id"]].values).all()
     loco = SplitConfig(strategy="leave-one-corpus-out", test_corpus="crema-d")
-    clips, _ = _splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path, split=loco))
+    clips, _ = splits_for(folder, TrainOptions(shards=demo_shards, out=tmp_path, split=loco))
     assert set(clips.loc[clips["split"] == "test", "corpus"]) == {"crema-d"}
 
 
 def test_the_baseline_writes_its_metrics(demo_shards, tmp_path):
-    from train.run import TrainOptions, baseline_run
+    from train.commands.baseline import baseline_run
+    from train.inputs import TrainOptions
 
     results = baseline_run(TrainOptions(shards=demo_shards, out=tmp_path / "base"))
     assert results["test"]["macro_f1"] > results["test"]["trivial"]["macro_f1"]
@@ -202,8 +214,15 @@ def test_bad_input_gives_one_clear_line(short_run, demo_shards, tmp_path):
         result = run_train(*train_args, "--out", str(tmp_path / "r"), cwd=tmp_path)
         assert result.returncode == 2 and words in result.stderr, result.stderr
         assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
-    result = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--dropout", "0.1", cwd=tmp_path)
-    assert result.returncode == 2 and "paper-cnn only" in result.stderr
+    for options, words in [(["dropout=0.1", "dropout=0.2"], "given twice"), (["small=true"], "no option 'small'"),
+                           (["dropout"], "write KEY=VALUE"), (["dropout=lots"], "dropout takes a number, got lots"),
+                           (["dropout=1.5"], "dropout must be at least 0 and below 1"),
+                           (["channels=8,x"], "whole numbers separated by commas")]:
+        pairs = [arg for option in options for arg in ("--model-option", option)]
+        result = run_train("--shards", str(demo_shards), "--out", str(tmp_path / "r"), *pairs, cwd=tmp_path)
+        assert result.returncode == 2 and words in result.stderr, result.stderr
+        assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "r").exists()
 
     leaky = pd.read_csv(short_run / "splits.csv")
     speaker = leaky["speaker"].iloc[0]
@@ -223,7 +242,7 @@ def test_bad_input_gives_one_clear_line(short_run, demo_shards, tmp_path):
 
 
 def test_a_run_refuses_shards_of_another_feature_config(short_run, demo_shards, tmp_path):
-    from train.run import evaluate_run
+    from train.commands.evaluate import evaluate_run
 
     other = tmp_path / "other"
     shutil.copytree(demo_shards, other)

@@ -40,7 +40,7 @@ def _clips() -> pd.DataFrame:
 
 
 def test_the_cross_corpus_plan_tests_only_unseen_speakers():
-    from train.cross_corpus import ALL, plan
+    from train.commands.cross_corpus import ALL, plan
 
     clips = _clips()
     cells = plan(clips, folds=4, seed=0)
@@ -64,7 +64,7 @@ def test_the_cross_corpus_plan_tests_only_unseen_speakers():
 
 
 def test_two_corpora_of_which_one_is_small_share_the_leave_one_out_run():
-    from train.cross_corpus import ALL, plan
+    from train.commands.cross_corpus import ALL, plan
 
     clips = _clips()
     cells = plan(clips[clips["corpus"] != "c"], folds=4, seed=0)
@@ -77,7 +77,7 @@ def test_two_corpora_of_which_one_is_small_share_the_leave_one_out_run():
 
 
 def test_the_matrix_and_heatmap_show_mean_spread_and_gaps(tmp_path):
-    from train.cross_corpus import heatmap, matrix
+    from train.commands.cross_corpus import heatmap, matrix
 
     results = {("fusion", "a", "a", "fold0"): 0.5, ("fusion", "a", "a", "fold1"): 0.7,
                ("fusion", "b", "a", "whole"): 0.3, ("fusion", "all", "b", "whole"): 0.4}
@@ -93,8 +93,8 @@ def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_pat
     from conftest import run_module
 
     run = tmp_path / "run"
-    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn", "--small",
-                        "--epochs", "2", "--limit", "24", cwd=tmp_path)
+    result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn",
+                        "--model-option", "small=true", "--epochs", "2", "--limit", "24", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training on the CPU" in result.stdout  # no GPU in tests
     history = pd.read_csv(run / "history.csv")

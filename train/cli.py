@@ -1,23 +1,17 @@
 """``python -m train``: train a model on shards (the default command); evaluate, predict, baseline, benchmark.
 
 Inputs a user can get wrong are checked here before TensorFlow is imported, so a typo
-costs one ``error:`` line, not TensorFlow's start-up.
+costs one ``error:`` line, not TensorFlow's start-up (which ``train.tf_env`` keeps quiet).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
-import os
 import sys
-import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides what matters
-# Keras says this of every tf.data input, which is shuffled by the pipeline itself
-warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-
-from aggregate.errors import run_command  # noqa: E402
+from aggregate.errors import run_command
 
 COMMANDS = ("train", "evaluate", "predict", "baseline", "benchmark")
 
@@ -39,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model into a run folder (default)",
                                 description="Train on SHARDS and write a run folder: model, config, splits, "
-                                            "class weights, history, metrics and plots.")
+                                            "class weights, history, metrics and plots.",
+                                epilog=_models_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     _data_options(train)
     _model_options(train)
     model = train.add_argument_group("the loss and the run")
@@ -59,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes that decompress the shards, about 3,000 clips/s each (default: 1 when "
                             "training on the CPU, plenty there; on a GPU one per core but one, up to 4)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run folder at --out")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run interrupted in --out from its last finished epoch (the same command "
+                            "line, plus --resume); it ends with the figures an uninterrupted run would have")
     train.add_argument("--json", action="store_true",
                        help="print one JSON object on stdout (run folder, validation and test figures, seconds); "
                             "the text for people goes to stderr")
@@ -115,23 +113,29 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
-    from .names import DEFAULT_MODEL, MODEL_NAMES
+    from .models import DEFAULT_MODEL, MODELS
 
     model = parser.add_argument_group("model and optimisation (defaults: the model's own; see docs/training.md)")
-    model.add_argument("--model", choices=MODEL_NAMES, default=DEFAULT_MODEL, help=f"(default: {DEFAULT_MODEL})")
+    model.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL, help=f"(default: {DEFAULT_MODEL})")
+    model.add_argument("--model-option", action="append", metavar="KEY=VALUE", dest="model_option",
+                       help="an option of the model (repeat for several), e.g. --model paper-cnn --model-option "
+                            "small=true; each model's options are listed below")
     model.add_argument("--epochs", type=int, help="epochs (default: the model's: 60 for fusion, 20 for paper-cnn)")
     model.add_argument("--batch-size", type=int, help="(default: the model's, mostly 32)")
     model.add_argument("--learning-rate", type=float, help="peak learning rate (default: the model's)")
-    paper = parser.add_argument_group("paper-cnn only (seed 001)")
-    paper.add_argument("--bn-momentum", type=float,
-                       help="batch-norm momentum (default: 0.9; Keras's 0.99 lags on small data)")
-    paper.add_argument("--dropout", type=float, help="dropout of the dense layers (default: 0.3; 0 with --small)")
-    paper.add_argument("--small", action="store_true", default=None,
-                       help="a much smaller network, for a quick run on a laptop")
-    paper.add_argument("--spec-augment", action="store_true", default=None,
-                       help="SpecAugment-style time/frequency masking")
-    paper.add_argument("--pooling", choices=["time", "global", "flatten"],
-                       help="what feeds the dense layers (default: time; flatten: the paper's likely original)")
+
+
+def _models_epilog() -> str:
+    """Each model and its options with their defaults, from the registry (no Keras needed)."""
+    from .models import DEFAULT_MODEL, MODELS
+
+    lines = ["models (--model NAME) and their options (--model-option KEY=VALUE; the default shown):"]
+    for name, recipe in MODELS.items():
+        options = recipe.describe_options()
+        default = " (the default)" if name == DEFAULT_MODEL else ""
+        lines.append(f"  {name}{default}: {recipe.source}" + ("" if options else "; no options"))
+        lines += [f"      {key:<28} {text}" for key, text in options]
+    return "\n".join(lines)
 
 
 def _data_options(parser: argparse.ArgumentParser) -> None:
@@ -187,18 +191,14 @@ def _require_tensorflow() -> None:
 def _options(args: argparse.Namespace):
     from aggregate.splits import SplitConfig
 
-    from .run import TrainOptions
+    from .inputs import TrainOptions
+    from .models import parse_pairs
 
     split = None
     if args.split_strategy:
         split = SplitConfig(strategy=args.split_strategy, seed=args.seed, test_corpus=args.test_corpus,
                             folds=args.folds, fold=args.fold)
-    model_options = {}
-    for name, key in [("bn_momentum", "batch_norm_momentum"), ("dropout", "dropout"), ("small", "small"),
-                      ("spec_augment", "spec_augment"), ("pooling", "pooling")]:
-        value = getattr(args, name, None)
-        if value is not None:
-            model_options[key] = value
+    model_options = parse_pairs(getattr(args, "model_option", None))
     return TrainOptions(
         shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
@@ -206,26 +206,29 @@ def _options(args: argparse.Namespace):
         class_weights=getattr(args, "class_weights", "auto"), corpus_balance=getattr(args, "corpus_balance", "none"),
         splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
-        model_options=model_options, overwrite=getattr(args, "overwrite", False))
+        model_options=model_options, overwrite=getattr(args, "overwrite", False), resume=getattr(args, "resume", False))
 
 
 def _run_train(args: argparse.Namespace) -> int:
     _check_inputs(args)
     _require_tensorflow()
-    from .run import train_run
+    from .commands.train import train_run
+    from .inputs import recipe_for
 
+    options = _options(args)
+    recipe_for(options)  # the model's options, checked before TensorFlow loads
     if not args.json:
-        train_run(_options(args))
+        train_run(options)
         return 0
     with contextlib.redirect_stdout(sys.stderr):  # Keras's progress and the report, for people
-        results = train_run(_options(args))
+        results = train_run(options)
     print(json.dumps({"run": str(args.out), **results}))
     return 0
 
 
 def _run_baseline(args: argparse.Namespace) -> int:
     _check_inputs(args)
-    from .run import baseline_run
+    from .commands.baseline import baseline_run
 
     baseline_run(_options(args))
     return 0
@@ -234,7 +237,7 @@ def _run_baseline(args: argparse.Namespace) -> int:
 def _run_evaluate(args: argparse.Namespace) -> int:
     _check_inputs(args)
     _require_tensorflow()
-    from .run import evaluate_run
+    from .commands.evaluate import evaluate_run
 
     evaluate_run(args.run, args.shards, args.out)
     return 0
@@ -243,10 +246,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _run_benchmark(args: argparse.Namespace) -> int:
     _check_inputs(args)
     _require_tensorflow()
-    from .benchmark import run_benchmark
+    from .commands.benchmark import run_benchmark
 
     if args.cross_corpus:
-        from .cross_corpus import run_cross_corpus
+        from .commands.cross_corpus import run_cross_corpus
 
         only = _fold_list(args.only_folds, args.folds) if args.only_folds else None
         run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance,
@@ -271,13 +274,12 @@ def _fold_list(text: str, folds: int) -> list[int]:
 
 def _run_predict(args: argparse.Namespace) -> int:
     _require_tensorflow()
-    from .run import predict_files
+    from .commands.predict import predict_files, prediction_line
 
     results = predict_files(args.run, args.files, args.corpus)
     if args.json:
         print(json.dumps(results, indent=1))
         return 0
     for result in results:
-        probabilities = "  ".join(f"{e} {p:.2f}" for e, p in result["probabilities"].items())
-        print(f"{result['file']}: {probabilities}  -> {'|'.join(result['present']) or 'none'}")
+        print(prediction_line(result))
     return 0

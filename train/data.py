@@ -12,6 +12,8 @@ in memory after epoch 1.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from aggregate.dataset import ShardDataset
@@ -49,13 +51,24 @@ def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int 
             yield features[..., None], labels, sample_weights[index]
 
 
+def batches_per_epoch(split: ShardDataset, batch_size: int) -> int:
+    return int(np.ceil(len(split) / batch_size))
+
+
 def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False,
-                 readers: int = 1, sample_weights: np.ndarray | None = None):
+                 readers: int = 1, sample_weights: np.ndarray | None = None, epochs: range | None = None):
     """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]).
 
     ``readers``: processes that decompress the shards. ``sample_weights``: one per clip of the
     split (Keras weighs each clip's loss by it). Cast the features (``tf.cast``) before computing
     on them in the pipeline; a Keras model casts them itself.
+
+    ``epochs`` (training): a range of epoch numbers. The dataset is then every batch of those
+    epochs, one epoch after the other, and each epoch's order is a function of (seed, epoch)
+    alone, never of how many passes came before: a run resumed at epoch k reads exactly the
+    batches an uninterrupted run read from epoch k on. Give Keras
+    ``steps_per_epoch=batches_per_epoch(split, batch_size)`` with it. Without ``epochs`` each
+    pass over the dataset is one epoch (evaluation).
     """
     import tensorflow as tf
 
@@ -68,36 +81,54 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
     if sample_weights is not None:
         sample_weights = np.asarray(sample_weights, np.float32)
         signature += (tf.TensorSpec((None,), tf.float32),)
-    epoch = {"n": 0}
+    passes = {"n": 0}
 
-    def generator():
+    def generator(epoch=None):
         # a new block order each epoch (seeded), so shuffling is not limited to the buffer
-        epoch["n"] += 1
-        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + epoch["n"], readers=readers,
-                                  sample_weights=sample_weights)
+        if epoch is None:  # no epoch numbers: count the passes
+            passes["n"] += 1
+            epoch = passes["n"] - 1
+        yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + int(epoch) + 1,
+                                  readers=readers, sample_weights=sample_weights)
 
     def samples(*block):
         return tf.data.Dataset.from_tensor_slices(block)
 
-    # Samples cut out of blocks in parallel: twice as fast as unbatch() (benchmarks/input_pipeline.py).
-    # Shuffled, eight blocks take turns, so that consecutive samples come from different blocks;
-    # otherwise the split's order is kept (predictions line up with split.sample_ids). Deterministic
-    # either way: a seed gives the same batches.
-    dataset = tf.data.Dataset.from_generator(generator, output_signature=signature).interleave(
-        samples, cycle_length=8 if shuffle else 1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # a known length lets Keras show the epoch's progress and not warn about running out of data
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(split)))
-    if cache:
-        dataset = dataset.cache()
-    if shuffle:
-        # Blocks come in a new order each epoch and eight take turns, so 1,024 samples (114 MB) mix
-        # batches well; a bigger buffer costs memory and CPU (measured: 119 us a sample through a
-        # full 2,048 buffer, 85 through 512).
-        dataset = dataset.shuffle(min(len(split), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    def clips(epoch=None):
+        # Samples cut out of blocks in parallel: twice as fast as unbatch() (benchmarks/input_pipeline.py).
+        # Shuffled, eight blocks take turns, so that consecutive samples come from different blocks;
+        # otherwise the split's order is kept (predictions line up with split.sample_ids). Deterministic
+        # either way: a seed gives the same batches.
+        source = tf.data.Dataset.from_generator(generator, output_signature=signature,
+                                                args=() if epoch is None else (epoch,))
+        dataset = source.interleave(samples, cycle_length=8 if shuffle else 1, num_parallel_calls=tf.data.AUTOTUNE,
+                                    deterministic=True)
+        # a known length lets Keras show the epoch's progress and not warn about running out of data
+        return dataset.apply(tf.data.experimental.assert_cardinality(len(split)))
+
+    def batched(dataset, shuffle_seed):
+        if shuffle:
+            # Blocks come in a new order each epoch and eight take turns, so 1,024 samples (114 MB) mix
+            # batches well; a bigger buffer costs memory and CPU (measured: 119 us a sample through a
+            # full 2,048 buffer, 85 through 512).
+            dataset = dataset.shuffle(min(len(split), SHUFFLE_BUFFER), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size)
+
+    if epochs is None:
+        dataset = clips()
+        dataset = batched(dataset.cache() if cache else dataset, seed)
+    else:
+        cached = clips().cache() if cache else None  # read once (in the split's order), shuffled per epoch
+        # One pipeline per epoch, its seeds from (seed, epoch) as Python numbers (a tensor seed trips
+        # TensorFlow's seed check when the global seed is 0), run one after the other.
+        parts = [batched(cached if cache else clips(epoch), seed * 1_000_003 + epoch) for epoch in epochs]
+        if not parts:
+            parts = [batched(cached if cache else clips(0), seed).take(0)]
+        dataset = functools.reduce(lambda a, b: a.concatenate(b), parts)
     # Features stay as stored (float16: half the bytes to copy, and to send to a GPU); a Keras model
     # casts its inputs to float32 on entry, exactly. Casting here cost a third of the pipeline's CPU.
-    dataset = dataset.batch(batch_size).map(lambda x, y, *w: (x, tf.cast(y, tf.float32), *w),
-                                            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    dataset = dataset.map(lambda x, y, *w: (x, tf.cast(y, tf.float32), *w), num_parallel_calls=tf.data.AUTOTUNE,
+                          deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 

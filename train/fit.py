@@ -14,7 +14,7 @@ import numpy as np
 
 from aggregate.emotions import EMOTIONS
 
-from .data import SplitData, make_dataset
+from .data import SplitData, batches_per_epoch, make_dataset
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights
 from .models import Recipe
 
@@ -86,10 +86,11 @@ def compile_for(model, recipe: Recipe, weights: np.ndarray, steps: int, learning
     return model
 
 
-def with_mixup(dataset, alpha: float, seed: int, dtype=None):
+def with_mixup(dataset, alpha: float, seed: int, dtype=None, skip: int = 0):
     """Mix each batch with a seeded permutation of itself, Beta(alpha, alpha) per clip, inputs and labels alike.
 
-    Mixed in float32; the features handed on as ``dtype`` (default float32)."""
+    Mixed in float32; the features handed on as ``dtype`` (default float32). ``skip``: batches an
+    earlier session of the run already drew for (a resumed run continues the same stream)."""
     import tensorflow as tf
 
     def mix(seeds, batch):
@@ -106,8 +107,10 @@ def with_mixup(dataset, alpha: float, seed: int, dtype=None):
                 lam[:, None] * y + (1 - lam[:, None]) * tf.gather(y, other),
                 *[lam * v + (1 - lam) * tf.gather(v, other) for v in w])
 
-    # a new seed stream per epoch (rerandomize), the same streams every run
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    # a new seed stream per pass (rerandomize), the same streams every run; a dataset of every epoch
+    # (make_dataset(epochs=...)) is one pass: the stream runs on across epochs, and a resumed run skips
+    # what the epochs before it drew
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).skip(2 * skip).batch(2)
     return tf.data.Dataset.zip(seeds, dataset).map(mix, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -129,10 +132,17 @@ def _epoch_seconds_callback():
 
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
-                readers: int, model_options: dict, verbose: int, corpus_balance: bool = False):
-    """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch)."""
+                readers: int, model_options: dict, verbose: int, corpus_balance: bool = False,
+                resume=None, save_state=None, callbacks=()):
+    """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch).
+
+    ``resume``: a ``train.checkpoint.Checkpoint`` to continue from (its epochs are not run again);
+    ``save_state(checkpoint)`` is called after every epoch with the state to resume from;
+    ``callbacks``: more Keras callbacks (progress lines)."""
     import keras
     import tensorflow as tf
+
+    from . import checkpoint as checkpoints
 
     from .device import default_readers, describe, gpus
 
@@ -143,23 +153,40 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
         lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
-    steps = epochs * int(np.ceil(len(data["train"]) / batch_size))
-    compile_for(model, recipe, weights, steps, learning_rate)
+    per_epoch = batches_per_epoch(data["train"], batch_size)
+    compile_for(model, recipe, weights, epochs * per_epoch, learning_rate)
+    first = 0
+    if resume is not None:  # the interrupted session's model, optimizer and random layers, as they were
+        checkpoints.restore(model, resume)
+        first = epochs if resume.done else resume.epoch
     balance = corpus_weights(data["train"].corpora) if corpus_balance else None
+    # every remaining epoch in one dataset, each epoch's order from (seed, epoch): what a resumed run reads
     train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers,
-                            sample_weights=balance)
+                            sample_weights=balance, epochs=range(first, epochs))
     if recipe.mixup:
         # on a GPU the mixed batch goes back to the stored dtype: half the bytes to send (float16 stores
         # 3 significant digits, as the shards do); on the CPU it stays float32, as it always trained
         dtype = tf.as_dtype(data["train"].folder.storage.dtype) if on_gpu else tf.float32
-        train_ds = with_mixup(train_ds, recipe.mixup, seed, dtype).prefetch(tf.data.AUTOTUNE)
+        train_ds = with_mixup(train_ds, recipe.mixup, seed, dtype, skip=first * per_epoch).prefetch(tf.data.AUTOTUNE)
     val_ds = make_dataset(data["val"], 64, shuffle=False, cache=cache, readers=readers)
-    callbacks = [_epoch_seconds_callback()(), keras.callbacks.CSVLogger(out / "history.csv")]
+    callbacks = [_epoch_seconds_callback()(), keras.callbacks.CSVLogger(out / "history.csv", append=first > 0),
+                 *callbacks]
+    stopper = None
     if recipe.schedule == "constant":
         # monitor PR-AUC, not loss: on small data the all-absent predictor wins the loss early on
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=f"val_{MONITOR}", mode="max", patience=patience,
-                                                       restore_best_weights=True))
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose).history
+        stopper = checkpoints.resumable_early_stopping(resume, monitor=f"val_{MONITOR}", mode="max",
+                                                       patience=patience, restore_best_weights=True)
+        callbacks.append(stopper)
+    history = dict(resume.history) if resume is not None else {}
+    seconds = resume.seconds if resume is not None else 0.0
+    if save_state is not None:  # last: after early stopping has decided
+        callbacks.append(checkpoints.epoch_callback(save_state, first, epochs, history, seconds, stopper))
+    if first < epochs:
+        new = model.fit(train_ds, validation_data=val_ds, epochs=epochs, initial_epoch=first, steps_per_epoch=per_epoch,
+                        callbacks=callbacks, verbose=verbose).history
+        history = {key: history.get(key, []) + list(new.get(key, [])) for key in [*history, *new]}
+    elif stopper is not None and resume.best_weights is not None:  # ended by early stopping: its best epoch
+        model.set_weights(resume.best_weights)
     run = len(history["loss"])
     best = int(np.argmax(history[f"val_{MONITOR}"])) + 1 if recipe.schedule == "constant" else run
     if recipe.finish is not None:

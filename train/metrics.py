@@ -83,15 +83,18 @@ def _single_label(y: np.ndarray, scores: np.ndarray) -> dict:
     """Clips with exactly one true label, arg-max score as the prediction.
 
     UA (mean per-class recall over classes present) does not reward predicting the
-    majority class; WA (overall accuracy) does.
+    majority class; WA (overall accuracy) does. ``confusion``: counts, a row per true
+    emotion and a column per predicted one (``EMOTIONS`` order both ways).
     """
     one = y.sum(1) == 1
     truth, guess = y[one].argmax(1), scores[one].argmax(1)
     classes = np.unique(truth)
     recalls = [np.mean(guess[truth == c] == c) for c in classes]
+    confusion = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
+    np.add.at(confusion, (truth, guess), 1)
     return {"unweighted_accuracy": _r(np.mean(recalls)) if recalls else 0.0,
             "weighted_accuracy": _r(np.mean(guess == truth)) if one.any() else 0.0,
-            "n": int(one.sum())}
+            "n": int(one.sum()), "confusion": confusion.tolist()}
 
 
 def _summary(y, scores, thresholds) -> dict:
@@ -150,6 +153,18 @@ def _fmt(x) -> str:
     return "   -  " if x is None else f"{x:6.3f}"
 
 
+def format_confusion(confusion) -> str:
+    """The single-label confusion matrix as a table: a row per true emotion, a column per predicted one,
+    each row's recall at its end."""
+    lines = ["single-label confusion (rows: true emotion, columns: arg-max prediction)",
+             f"{'':<9}" + "".join(f"{e:>9}" for e in EMOTIONS) + f"{'recall':>9}"]
+    for k, (e, row) in enumerate(zip(EMOTIONS, confusion)):
+        total = sum(row)
+        recall = f"{row[k] / total:9.2f}" if total else f"{'-':>9}"
+        lines.append(f"{e:<9}" + "".join(f"{v:>9}" for v in row) + recall)
+    return "\n".join(lines)
+
+
 def format_report(metrics: dict) -> str:
     """A compact table: per-emotion rows, then the key figures beside the all-absent predictor's."""
     lines = [f"n = {metrics['n']}", f"{'emotion':<9} {'support':>7} {'thresh':>6} {'prec':>6} {'recall':>6} "
@@ -165,6 +180,8 @@ def format_report(metrics: dict) -> str:
     sl = metrics["single_label"]
     lines.append(f"single-label (n={sl['n']}): UA {_fmt(sl['unweighted_accuracy'])}  "
                  f"WA {_fmt(sl['weighted_accuracy'])}")
+    if "confusion" in sl:
+        lines += ["", format_confusion(sl["confusion"])]
     if "per_corpus" in metrics:
         lines.append(f"\n{'corpus':<10} {'n':>6} {'Eq.2':>6} {'(triv)':>6} {'macF1':>6} {'mAP':>6} "
                      f"{'(triv)':>6} {'UA':>6} {'WA':>6}")

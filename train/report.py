@@ -1,4 +1,5 @@
-"""Plots of a run: learning curves, per-emotion confusion matrices (the paper's Figure 2), per-corpus scores."""
+"""Plots of a run: learning curves, per-emotion confusion matrices (the paper's Figure 2), the single-label
+7x7 confusion matrix, per-corpus scores."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,6 +57,29 @@ def plot_confusions(y_true: np.ndarray, y_pred: np.ndarray, path: Path, title: s
         ax.set_ylabel("true")
         ax.set_title(EMOTIONS[i])
     fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, format="png")  # path may be a temporary name
+    plt.close(fig)
+    return path
+
+
+def plot_confusion_matrix(confusion, path: Path, title: str) -> Path:
+    """The single-label confusion matrix: counts, a row per true emotion, a column per arg-max prediction;
+    colour by the share of the row, so a rare emotion's row reads as clearly as a common one's."""
+    plt = _pyplot()
+    counts = np.asarray(confusion)
+    totals = counts.sum(1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    fig, ax = plt.subplots(figsize=(6.6, 5.6))
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (r, c), value in np.ndenumerate(counts):
+        ax.text(c, r, str(value), ha="center", va="center", color="white" if shares[r, c] > 0.5 else "black")
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+    ax.set_yticks(range(len(EMOTIONS)), [f"{e} ({n})" for e, n in zip(EMOTIONS, totals[:, 0])])
+    ax.set_xlabel("predicted (arg-max)")
+    ax.set_ylabel("true emotion (clips)")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="share of the row")
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")  # path may be a temporary name
     plt.close(fig)

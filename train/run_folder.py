@@ -37,6 +37,7 @@ class RunFolder:
     PREDICTIONS = "predictions.csv"
     CURVES = "curves.png"
     CONFUSION = "confusion_test.png"
+    CONFUSION_MATRIX = "confusion_matrix_test.png"
     PER_CORPUS = "per_corpus_test.png"
     METRICS_VAL = "metrics_val.json"
     METRICS_TEST = "metrics_test.json"
@@ -45,7 +46,8 @@ class RunFolder:
     BASELINE_METRICS_VAL = "baseline_metrics_val.json"
     BASELINE_METRICS_TEST = "baseline_metrics_test.json"
     BASELINE_REPORT = "baseline_report.txt"
-    BENCHMARK = "benchmark.json"  # a run's test figures, for the leaderboard (train.benchmark)
+    CHECKPOINT = "checkpoint.npz"  # the state after the last finished epoch, until the run has finished
+    BENCHMARK = "benchmark.json"  # a run's test figures, for the leaderboard (train.commands.benchmark)
 
     def __init__(self, path: Path, files: dict[str, str | None]):
         self.path = Path(path)
@@ -85,6 +87,23 @@ class RunFolder:
         return cls(path, {**dict.fromkeys(cls.names()), **listed})
 
     @classmethod
+    def resume(cls, path: Path | str) -> RunFolder:
+        """An interrupted run to continue (``--resume``): its marker, a checkpoint, and every file it wrote
+        unchanged since."""
+        path = Path(path)
+        listed = listed_files(path, MARKER, WRITER) if path.is_dir() else None
+        if listed is None:
+            raise InputError(f"{path} is not a run folder written by `{WRITER}` (no valid {MARKER}): --resume "
+                             "continues a run that was interrupted there; leave --resume out to start one")
+        if listed.get(cls.CHECKPOINT) is None or not (path / cls.CHECKPOINT).is_file():
+            finished = listed.get(cls.METRICS_TEST) is not None and (path / cls.METRICS_TEST).is_file()
+            raise InputError(f"{path} holds a finished run: nothing to resume" if finished else
+                             f"{path} has no checkpoint: the run stopped before its first epoch ended; "
+                             "train it again with --overwrite")
+        cls._check_digests(path, listed)
+        return cls(path, {**dict.fromkeys(cls.names()), **listed})
+
+    @classmethod
     def names(cls) -> list[str]:
         return [value for key, value in vars(cls).items() if key.isupper() and isinstance(value, str)]
 
@@ -99,12 +118,17 @@ class RunFolder:
                              "train one with `python -m train --shards SHARDS --out RUN`")
         for name in need:
             if listed.get(name) is None or not (path / name).is_file():
-                raise InputError(f"{path} has no finished {name}: the run did not finish; train it again")
+                raise InputError(f"{path} has no finished {name}: the run did not finish; continue it with the same "
+                                 "python -m train command and --resume, or train it again")
+        cls._check_digests(path, listed)
+        return cls(path, listed)
+
+    @staticmethod
+    def _check_digests(path: Path, listed: dict[str, str | None]) -> None:
         for name, digest in listed.items():
             if digest is not None and (path / name).is_file() and sha256_of(path / name) != digest:
                 raise InputError(f"{path / name} changed since the run wrote it; "
                                  "restore the run folder or train again")
-        return cls(path, listed)
 
     def __truediv__(self, name: str) -> Path:
         return self.path / name
@@ -131,11 +155,33 @@ class RunFolder:
             tmp.unlink(missing_ok=True)
         return self.adopt(self.MODEL)
 
+    def load_model(self):
+        """The run's Keras model; a damaged or foreign file is one line."""
+        from .tf_env import import_tensorflow
+
+        import_tensorflow()
+        import keras
+
+        from . import losses  # noqa: F401  importing registers the losses and layers a saved model names
+        from .models import features, layers  # noqa: F401
+
+        try:
+            return keras.models.load_model(self.path / self.MODEL)
+        except Exception as err:  # a damaged or foreign file whose checksum was recorded as is
+            raise InputError(f"{self.path / self.MODEL} cannot be loaded ({str(err).splitlines()[0][:120]}); "
+                             "train the run again") from None
+
     def adopt(self, name: str) -> Path:
         """Record a file a library wrote into the folder itself (a Keras checkpoint, a CSV log)."""
         self.files[name] = sha256_of(self.path / name)
         self._write_marker()
         return self.path / name
+
+    def discard(self, name: str) -> None:
+        """Remove a file this run wrote and no longer needs (the checkpoint of a finished run)."""
+        (self.path / name).unlink(missing_ok=True)
+        self.files[name] = None
+        self._write_marker()
 
     def read_json(self, name: str):
         try:

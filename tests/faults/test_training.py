@@ -46,7 +46,7 @@ def test_overwrite_with_a_typo_in_shards_deletes_nothing(tmp_path):
 def test_overwrite_never_empties_a_folder_the_tool_did_not_write(demo_shards, tmp_path):
     out = users_folder(tmp_path / "results")
     line = one_error_line(run_module("train", "--shards", str(demo_shards), "--out", str(out), "--overwrite",
-                                     "--model", "paper-cnn", "--small", "--epochs", "1", cwd=tmp_path))
+                                     "--model", "paper-cnn", "--model-option", "small=true", "--epochs", "1", cwd=tmp_path))
     assert "results" in line and ".aggregate-run" in line and untouched(out)
 
 
@@ -61,7 +61,7 @@ def test_impossible_numbers_are_one_line(demo_shards, tmp_path, args, words):
 def test_out_that_is_a_file_is_one_line(demo_shards, tmp_path):
     (tmp_path / "r").write_text("a file")
     line = one_error_line(run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"),
-                                     "--model", "paper-cnn", "--small", "--epochs", "1", cwd=tmp_path))
+                                     "--model", "paper-cnn", "--model-option", "small=true", "--epochs", "1", cwd=tmp_path))
     assert "is not a folder" in line and (tmp_path / "r").read_text() == "a file"
 
 
@@ -81,7 +81,8 @@ def test_a_shard_flipped_after_rendering_is_refused_by_train_and_evaluate(tiny_r
 
 def test_a_shard_that_breaks_during_training_is_one_line(demo_shards, tmp_path, monkeypatch):
     from aggregate.shards import ShardsFolder
-    from train.run import TrainOptions, train_run
+    from train.commands.train import train_run
+    from train.inputs import TrainOptions
 
     shards = tmp_path / "shards"
     shutil.copytree(demo_shards, shards)
@@ -141,7 +142,7 @@ def test_shards_lacking_the_runs_test_clips_are_refused(tiny_run, small_manifest
 
 def test_train_json_is_the_whole_stdout(demo_shards, tmp_path):
     result = run_module("train", "--shards", str(demo_shards), "--out", str(tmp_path / "r"), "--model", "paper-cnn",
-                        "--small", "--epochs", "1", "--json", cwd=tmp_path)
+                        "--model-option", "small=true", "--epochs", "1", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(result.stdout)  # one object, nothing else
     assert data["run"] == str(tmp_path / "r") and set(data) >= {"val", "test", "seconds"}
@@ -161,7 +162,7 @@ def test_benchmark_never_replaces_a_leaderboard_it_did_not_write(demo_shards, tm
 
 
 def test_a_benchmark_folder_is_claimed_once_and_keeps_strangers_out(tmp_path):
-    from train.benchmark import MARKER, claim_folder
+    from train.commands.benchmark import MARKER, claim_folder
 
     out = tmp_path / "bench"
     claim_folder(out)

@@ -12,44 +12,19 @@ with the shared cosine schedule; fewer epochs by default (see ``train.models.MOD
 """
 from __future__ import annotations
 
-import keras
-from keras import layers, ops
-
 from aggregate.emotions import EMOTIONS
 
-from .layers import adapted_normalization, seeded_glorot
+from .base import Recipe
 
 LAMBDA = 0.8  # seed 003's choice (Zhang et al. suggest 0.3)
 
 
-@keras.saving.register_keras_serializable(package="train")
-class Attention(layers.Layer):
-    """(batch, steps, C) annotations -> (batch, C): sum_i alpha_i a_i, alpha = softmax(lambda u^T tanh(W a_i + b))."""
+def build(input_shape, seed: int, train_inputs, options=None):
+    import keras
+    from keras import layers
 
-    def __init__(self, scale: float = LAMBDA, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.scale, self.seed = scale, seed
+    from .layers import Attention, adapted_normalization, seeded_glorot
 
-    def build(self, input_shape):
-        c = input_shape[-1]
-        init = keras.initializers.GlorotUniform(seed=self.seed)
-        self.w = self.add_weight(shape=(c, c), initializer=init, name="w")
-        self.b = self.add_weight(shape=(c,), initializer="zeros", name="b")
-        self.u = self.add_weight(shape=(c,), initializer=init, name="u")
-
-    def call(self, annotations):
-        energy = ops.einsum("btc,c->bt", ops.tanh(ops.einsum("btc,cd->btd", annotations, self.w) + self.b), self.u)
-        alpha = ops.softmax(self.scale * energy, axis=-1)
-        return ops.einsum("bt,btc->bc", alpha, annotations)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale, "seed": self.seed}
-
-
-def build(input_shape, seed: int, train_inputs) -> keras.Model:
     glorot = seeded_glorot(seed)
     inputs = keras.Input(input_shape, name="log_mel")
     norm = adapted_normalization(train_inputs, axis=1, name="band_norm")
@@ -62,3 +37,7 @@ def build(input_shape, seed: int, train_inputs) -> keras.Model:
     x = Attention(LAMBDA, seed=seed, name="attention")(x)
     outputs = layers.Dense(len(EMOTIONS), activation="softmax", kernel_initializer=glorot(), name="emotions")(x)
     return keras.Model(inputs, outputs, name="seed003_attention_fcn")
+
+
+MODEL = Recipe("attention-fcn", build, "seed 003 (Section 2.2, lambda 0.8)", epochs=100, batch_size=51,
+               learning_rate=1e-3)

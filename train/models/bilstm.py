@@ -9,14 +9,16 @@ returning sequences), dropout 0.3, softmax; Adam with the shared cosine schedule
 """
 from __future__ import annotations
 
-import keras
-from keras import layers
-
+from .base import Recipe
 from .seed002 import _mfcc_input, _output
-from .layers import seeded_glorot
 
 
-def build(input_shape, seed: int, train_inputs) -> keras.Model:
+def build(input_shape, seed: int, train_inputs, options=None):
+    import keras
+    from keras import layers
+
+    from .layers import seeded_glorot
+
     glorot = seeded_glorot(seed)
     inputs, x = _mfcc_input(input_shape, train_inputs)
     x = layers.Bidirectional(layers.LSTM(64, return_sequences=True, seed=seed, kernel_initializer=glorot()),
@@ -24,3 +26,6 @@ def build(input_shape, seed: int, train_inputs) -> keras.Model:
     x = layers.Bidirectional(layers.LSTM(64, seed=seed + 1, kernel_initializer=glorot()), name="bilstm2")(x)
     x = layers.Dropout(0.3, seed=seed, name="dropout")(x)
     return keras.Model(inputs, _output(x, glorot), name="seed004_bilstm")
+
+
+MODEL = Recipe("bilstm", build, "seed 004", epochs=40, learning_rate=1e-3)

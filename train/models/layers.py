@@ -1,4 +1,7 @@
-"""Layers shared by several models: training-time augmentation and per-band standardisation.
+"""The Keras layers of the models (augmentation, attention) and per-band standardisation.
+
+Every layer a saved model names is defined here (or in ``features.py``) and registered, so
+that loading a model imports these modules, not the model modules.
 
 Augmentation lives in the model (active in training only, seeded), so that
 ``model.predict`` and a saved model see the input as it is, and a run is
@@ -76,6 +79,34 @@ class TimeShift(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="train")
+class Attention(layers.Layer):
+    """(batch, steps, C) annotations -> (batch, C): sum_i alpha_i a_i, alpha = softmax(lambda u^T tanh(W a_i + b)):
+    seed 003's attention (``attention_fcn``)."""
+
+    def __init__(self, scale: float = 0.8, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.seed = scale, seed
+
+    def build(self, input_shape):
+        c = input_shape[-1]
+        init = keras.initializers.GlorotUniform(seed=self.seed)
+        self.w = self.add_weight(shape=(c, c), initializer=init, name="w")
+        self.b = self.add_weight(shape=(c,), initializer="zeros", name="b")
+        self.u = self.add_weight(shape=(c,), initializer=init, name="u")
+
+    def call(self, annotations):
+        energy = ops.einsum("btc,c->bt", ops.tanh(ops.einsum("btc,cd->btd", annotations, self.w) + self.b), self.u)
+        alpha = ops.softmax(self.scale * energy, axis=-1)
+        return ops.einsum("bt,btc->bc", alpha, annotations)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "seed": self.seed}
 
 
 def seeded_glorot(seed: int):

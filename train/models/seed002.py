@@ -21,18 +21,19 @@ normalisation before the LSTM. Filled in here (the seed is silent or illegible):
 """
 from __future__ import annotations
 
-import keras
-from keras import layers, regularizers
-
 from aggregate.emotions import EMOTIONS
 
-from .features import MFCC
-from .layers import adapted_normalization, seeded_glorot
+from .base import Recipe
 
 N_MFCC = 40
 
 
 def _mfcc_input(input_shape, train_inputs):
+    import keras
+
+    from .features import MFCC
+    from .layers import adapted_normalization
+
     inputs = keras.Input(input_shape, name="log_mel")
     mfcc = MFCC(N_MFCC, name="mfcc")
     x = adapted_normalization(train_inputs, mfcc, axis=-1, name="mfcc_norm")(mfcc(inputs))
@@ -40,10 +41,17 @@ def _mfcc_input(input_shape, train_inputs):
 
 
 def _output(x, glorot):
+    from keras import layers
+
     return layers.Dense(len(EMOTIONS), activation="softmax", kernel_initializer=glorot(), name="emotions")(x)
 
 
-def conv1d(input_shape, seed: int, train_inputs) -> keras.Model:
+def conv1d(input_shape, seed: int, train_inputs, options=None):
+    import keras
+    from keras import layers, regularizers
+
+    from .layers import seeded_glorot
+
     glorot = seeded_glorot(seed)
     inputs, x = _mfcc_input(input_shape, train_inputs)
     x = layers.Conv1D(32, 3, activation="relu", padding="same", kernel_initializer=glorot(), name="conv1")(x)
@@ -57,7 +65,12 @@ def conv1d(input_shape, seed: int, train_inputs) -> keras.Model:
     return keras.Model(inputs, _output(x, glorot), name="seed002_conv1d")
 
 
-def lstm(input_shape, seed: int, train_inputs) -> keras.Model:
+def lstm(input_shape, seed: int, train_inputs, options=None):
+    import keras
+    from keras import layers
+
+    from .layers import seeded_glorot
+
     glorot = seeded_glorot(seed)
     inputs, x = _mfcc_input(input_shape, train_inputs)
     x = layers.LSTM(128, return_sequences=True, dropout=0.2, seed=seed, kernel_initializer=glorot(), name="lstm1")(x)
@@ -66,7 +79,12 @@ def lstm(input_shape, seed: int, train_inputs) -> keras.Model:
     return keras.Model(inputs, _output(x, glorot), name="seed002_lstm")
 
 
-def cnn_lstm(input_shape, seed: int, train_inputs) -> keras.Model:
+def cnn_lstm(input_shape, seed: int, train_inputs, options=None):
+    import keras
+    from keras import layers
+
+    from .layers import seeded_glorot
+
     glorot = seeded_glorot(seed)
     inputs, x = _mfcc_input(input_shape, train_inputs)
     x = layers.Conv1D(32, 3, activation="relu", padding="same", kernel_initializer=glorot(), name="conv1")(x)
@@ -76,3 +94,8 @@ def cnn_lstm(input_shape, seed: int, train_inputs) -> keras.Model:
     x = layers.LSTM(64, seed=seed, kernel_initializer=glorot(), name="lstm")(x)
     x = layers.Dropout(0.3, seed=seed, name="dropout")(x)
     return keras.Model(inputs, _output(x, glorot), name="seed002_cnn_lstm")
+
+
+CONV1D = Recipe("conv1d", conv1d, "seed 002 (Section 5.1)", learning_rate=1e-3)
+LSTM = Recipe("lstm", lstm, "seed 002 (Section 5.2)", epochs=40, learning_rate=1e-3)
+CNN_LSTM = Recipe("cnn-lstm", cnn_lstm, "seed 002 (Section 5.3)", epochs=40, learning_rate=1e-3)

@@ -32,9 +32,9 @@ from aggregate.files import atomic_write
 from aggregate.shards import ShardsFolder
 from aggregate.splits import SplitConfig, assign_splits, write_splits
 
+from ..inputs import TrainOptions
+from ..models import DEFAULT_MODEL
 from .benchmark import FIGURES, TABLE, _run, claim_folder
-from .names import DEFAULT_MODEL
-from .run import TrainOptions
 
 MIN_SPEAKERS = 4  # a corpus with fewer is tested whole (leave-one-corpus-out): folds would leave 0-1 speakers out
 MATRIX, FIGURE, PLANS = "cross_corpus.md", "cross_corpus.png", "plans"

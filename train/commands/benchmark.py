@@ -28,10 +28,12 @@ from aggregate.files import atomic_write
 from aggregate.owned import check_owned, marker_text
 from aggregate.splits import SplitConfig
 
-from .metrics import evaluate
-from .names import DEFAULT_MODEL, MODEL_NAMES
-from .run import TrainOptions, _load_splits, baseline_run, open_inputs, train_run
-from .run_folder import RunFolder
+from ..inputs import TrainOptions, load_splits, open_inputs
+from ..metrics import evaluate
+from ..models import DEFAULT_MODEL, MODELS
+from ..run_folder import RunFolder
+from .baseline import baseline_run
+from .train import train_run
 
 FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
@@ -42,10 +44,10 @@ MARKER, WRITER, TABLE = ".aggregate-benchmark", "python -m train benchmark", "le
 
 def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | None = None,
                   seed_epochs: int = 20, seed: int = 0) -> str:
-    models = list(models or MODEL_NAMES)
-    unknown = [m for m in models if m not in MODEL_NAMES]
+    models = list(models or MODELS)
+    unknown = [m for m in models if m not in MODELS]
     if unknown:
-        raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODEL_NAMES)}")
+        raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODELS)}")
     out = Path(out)
     claim_folder(out)
     splits = {f"fold{f}": SplitConfig(strategy="kfold", folds=folds, fold=f, seed=seed) for f in range(folds)}
@@ -55,7 +57,7 @@ def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | N
     plan += [(name, "random") for name in ["trivial", "baseline", *[m for m in LEAKY_MODELS if m in models]]]
     for name, split in plan:
         config = leaky if split == "random" else splits[split]
-        model = name if name in MODEL_NAMES else DEFAULT_MODEL  # trivial, baseline: the model is not used
+        model = name if name in MODELS else DEFAULT_MODEL  # trivial, baseline: the model is not used
         options = TrainOptions(shards=shards, out=out / name / split, model=model, split=config, seed=seed, verbose=0,
                                epochs=None if name == DEFAULT_MODEL else seed_epochs)
         start = time.perf_counter()
@@ -96,7 +98,7 @@ def _run(name: str, options: TrainOptions) -> dict:
 
 def _trivial(options: TrainOptions) -> dict:
     shards, clips, _ = open_inputs(options)
-    data = _load_splits(shards, options, clips)
+    data = load_splits(shards, options, clips)
     prior = data["train"].labels.mean(0)
     test = data["test"]
     return {"test": evaluate(test.labels, np.tile(prior, (len(test), 1)), 0.5, test.corpora)}

@@ -1,0 +1,45 @@
+"""``python -m train predict``: a run's probabilities per emotion for audio files, rendered with the exact
+feature config of the run's shards; the most likely emotion always, beside the multi-label set (the
+emotions at or above their thresholds)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from aggregate.emotions import EMOTIONS
+from aggregate.errors import InputError
+
+from ..run_folder import RunFolder
+
+
+def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> list[dict]:
+    """Probabilities per emotion for audio files, rendered with the exact feature config of the run."""
+    from aggregate.recipe import DecodeError, FeatureConfig, render_clip
+
+    folder = RunFolder.open(run)
+    config = folder.read_json(RunFolder.CONFIG)
+    try:
+        features = FeatureConfig.from_dict(config["feature_config"])
+        thresholds = folder.read_json(RunFolder.THRESHOLDS)
+        cutoffs = [float(thresholds[e]) for e in EMOTIONS]
+    except (KeyError, TypeError, ValueError) as err:
+        raise InputError(f"{folder.path} is damaged ({err}); train the run again") from None
+    model = folder.load_model()
+    results = []
+    for path in files:
+        try:
+            x = render_clip(path, corpus or "", features)
+        except DecodeError as err:
+            raise InputError(str(err)) from None
+        scores = model.predict(x[None, ..., None], verbose=0)[0]
+        results.append({"file": str(path), "probabilities": dict(zip(EMOTIONS, map(float, scores))),
+                        "most_likely": EMOTIONS[int(scores.argmax())],
+                        "present": [e for e, s, t in zip(EMOTIONS, scores, cutoffs) if s >= t]})
+    return results
+
+
+def prediction_line(result: dict) -> str:
+    """One line per file: each emotion's probability, the most likely one, and the emotions at or above
+    their thresholds (a softmax model's can be none: its probabilities share 1 among seven)."""
+    probabilities = "  ".join(f"{e} {p:.2f}" for e, p in result["probabilities"].items())
+    present = "|".join(result["present"]) or "none at or above its threshold"
+    return f"{result['file']}: {probabilities}  -> most likely {result['most_likely']}; present: {present}"
