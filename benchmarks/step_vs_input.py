@@ -37,9 +37,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed training steps (default: 60)")
     args = parser.parse_args()
 
+    from train.tf_env import import_tensorflow
+
+    tf = import_tensorflow()  # without its start-up lines
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from aggregate.shards import ShardsFolder
     from train.data import load_split, make_dataset

@@ -45,9 +45,11 @@ PROFILE = {  # what each profile run adds to the bare fit
 def worker(args) -> None:
     """One run in this process: print one JSON line {"epoch_seconds": [...], "samples": n}."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from train.tf_env import import_tensorflow
+
+    tf = import_tensorflow()  # without its start-up lines
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from aggregate.splits import SplitConfig
     from train.data import make_dataset, read_all
