@@ -23,7 +23,6 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # Keras says it of every tf.data input
 
 
