@@ -87,3 +87,22 @@ def test_resume_refuses_in_one_line(demo_shards, tmp_path):
         result = train(*base, *extra, cwd=tmp_path)
         assert result.returncode == 2 and words in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "none").exists()
+
+
+def test_progress_lines_within_and_at_the_end_of_each_epoch():
+    import io
+
+    from train.progress import duration, epoch_progress
+
+    out = io.StringIO()
+    progress = epoch_progress(epochs=5, batches=10, clips=300, within_epoch=True, may_stop_early=True, stream=out,
+                              every=0.0)
+    progress.on_train_begin()
+    progress.on_epoch_begin(2)  # a resumed run: Keras counts from the epoch it resumed at
+    progress.on_train_batch_end(3)
+    progress.on_epoch_end(2, {"loss": 1.5, "val_loss": 1.25, "val_pr_auc": 0.5, "binary_accuracy": 0.9})
+    within, end = out.getvalue().splitlines()
+    assert within.startswith("  epoch 3/5: batch 4 of 10 (40 %), ") and "clips/s; this epoch ends in about" in within
+    assert end.startswith("epoch 3/5: ") and "loss 1.5000, val_loss 1.2500, val_pr_auc 0.5000;" in end
+    assert "at most about" in end and "left (2 epochs; ends near" in end and "binary_accuracy" not in end
+    assert [duration(s) for s in (4, 89, 600, 5400, 7320)] == ["4 s", "89 s", "10 min", "1 h 30 min", "2 h 02 min"]

@@ -12,8 +12,6 @@ in memory after epoch 1.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from aggregate.dataset import ShardDataset
@@ -119,12 +117,15 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
         dataset = batched(dataset.cache() if cache else dataset, seed)
     else:
         cached = clips().cache() if cache else None  # read once (in the split's order), shuffled per epoch
-        # One pipeline per epoch, its seeds from (seed, epoch) as Python numbers (a tensor seed trips
-        # TensorFlow's seed check when the global seed is 0), run one after the other.
-        parts = [batched(cached if cache else clips(epoch), seed * 1_000_003 + epoch) for epoch in epochs]
-        if not parts:
-            parts = [batched(cached if cache else clips(0), seed).take(0)]
-        dataset = functools.reduce(lambda a, b: a.concatenate(b), parts)
+
+        def one_epoch(epoch):  # epoch: a tensor; every seed of the epoch derives from it
+            # The shuffle's seed pair is (this function's graph seed, the epoch's): set the graph seed here
+            # (a global seed of 0, a run's seed 0, would make TensorFlow compare the tensor seed as a bool).
+            tf.random.set_seed(seed + 1)
+            return batched(cached if cache else clips(epoch), seed * 1_000_003 + epoch)
+
+        dataset = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(one_epoch).apply(
+            tf.data.experimental.assert_cardinality(len(epochs) * batches_per_epoch(split, batch_size)))
     # Features stay as stored (float16: half the bytes to copy, and to send to a GPU); a Keras model
     # casts its inputs to float32 on entry, exactly. Casting here cost a third of the pipeline's CPU.
     dataset = dataset.map(lambda x, y, *w: (x, tf.cast(y, tf.float32), *w), num_parallel_calls=tf.data.AUTOTUNE,

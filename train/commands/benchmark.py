@@ -2,7 +2,8 @@
 on the same speaker folds, then one clip-level random split that leaks speakers.
 
 Each (model, split) run is a run folder ``OUT/<model>/<split>``; one that already holds
-its test metrics is reused, so an interrupted benchmark resumes where it stopped. The
+its test metrics is reused and one interrupted continues from its last finished epoch
+(``--resume``), so an interrupted benchmark resumes where it stopped. The
 seeds' models train ``seed_epochs`` epochs (CPU time); the default model its own. The
 table (printed, and written to ``OUT/leaderboard.md``) gives the test split's mean and
 spread (population standard deviation over folds) of single-label UA and WA, macro F1
@@ -19,6 +20,7 @@ import contextlib
 import io
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +82,9 @@ def claim_folder(out: Path, files=(TABLE,)) -> None:
 
 
 def _run(name: str, options: TrainOptions) -> dict:
-    """One run's test (and timing) figures, reusing a finished run folder."""
-    done = Path(options.out) / RunFolder.BENCHMARK
+    """One run's test (and timing) figures, reusing a finished run folder and resuming an interrupted one."""
+    folder = Path(options.out)
+    done = folder / RunFolder.BENCHMARK
     if done.is_file():
         return json.loads(done.read_text())
     with contextlib.redirect_stdout(io.StringIO()):  # each run's own report stays in its folder
@@ -90,7 +93,10 @@ def _run(name: str, options: TrainOptions) -> dict:
         elif name == "baseline":
             result = baseline_run(options)
         else:
-            result = train_run(options)
+            # from its last finished epoch; one stopped before that starts again (--overwrite removes only
+            # the files its marker lists)
+            resume = (folder / RunFolder.CHECKPOINT).is_file()
+            result = train_run(replace(options, resume=resume, overwrite=not resume and folder.exists()))
     record = {"test": result["test"], "seconds": result.get("seconds")}
     RunFolder.join(options.out).write_json(RunFolder.BENCHMARK, record)
     return record

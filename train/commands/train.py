@@ -5,6 +5,10 @@ docs/training.md): config.json (every option, the model, its source and its reso
 options, the shards' feature config and hash, the split; after training: best epoch,
 epochs run, seconds), splits.csv, class_weights.json, model.keras, history.csv, and what
 ``train.commands.evaluate`` writes (thresholds, metrics, predictions, report, plots).
+
+While it trains, checkpoint.npz holds the state after the last finished epoch
+(``train.checkpoint``); ``--resume`` continues from it, after checking that the command
+trains the same thing (options, split, feature config), and a finished run removes it.
 """
 from __future__ import annotations
 
@@ -100,7 +104,7 @@ def train_run(options: TrainOptions) -> dict:
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
             corpus_balance=options.corpus_balance == "equal", verbose=verbose, resume=resume, callbacks=progress,
-            save_state=lambda state: run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp)))
+            save_state=lambda state: _save_checkpoint(run, state))
     except InputError:
         raise
     except KeyboardInterrupt:
@@ -121,6 +125,25 @@ def train_run(options: TrainOptions) -> dict:
     run.discard(RunFolder.CHECKPOINT)  # the run is whole: nothing left to resume
     results["seconds"] = seconds
     return results
+
+
+def _save_checkpoint(run: RunFolder, state) -> None:
+    """The checkpoint and its checksum in the marker, whole: a Ctrl-C meanwhile is held until both are
+    written (one between them would leave a checkpoint that --resume refuses as changed)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread handles signals
+        run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp))
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: held.append(number))
+    try:
+        run.write(RunFolder.CHECKPOINT, lambda tmp: checkpoints.save(state, tmp))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held:
+        raise KeyboardInterrupt
 
 
 def _check_same_splits(run: RunFolder, write) -> None:
