@@ -23,7 +23,6 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message="`shuffle=True` was passed")  # Keras says it of every tf.data input
 
 
@@ -37,9 +36,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=60, help="timed training steps (default: 60)")
     args = parser.parse_args()
 
+    from train.tf_env import import_tensorflow
+
+    tf = import_tensorflow()  # without its start-up lines
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from aggregate.shards.reading import ShardsFolder
     from train.data import load_split, make_dataset

@@ -44,10 +44,12 @@ PROFILE = {  # what each profile run adds to the bare fit
 
 def worker(args) -> None:
     """One run in this process: print one JSON line {"epoch_seconds": [...], "samples": n}."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from train.tf_env import import_tensorflow
+
+    tf = import_tensorflow()  # without its start-up lines
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from aggregate.manifest.split_config import SplitConfig
     from train.data import make_dataset, read_all
@@ -131,7 +133,7 @@ def run_worker(shards: Path, variant: str, model: str, epochs: int, batch_size: 
 
 def _env() -> dict:
     return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                TF_CPP_MIN_LOG_LEVEL="2")
+                TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def main() -> None:

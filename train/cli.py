@@ -102,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
     benchmark.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
                            help="with --cross-corpus: the training option of that name for every run")
+    benchmark.add_argument("--only-folds", help="with --cross-corpus: run only these speaker folds (e.g. 0,1), "
+                                                "a partial matrix; a later run without it reuses them")
     benchmark.add_argument("--cross-corpus", action="store_true",
                            help="instead: train the default model on each corpus alone and on all together, test "
                                 "on each corpus's unseen speakers (folds, or leave-one-corpus-out for a corpus of "
@@ -249,11 +251,25 @@ def _run_benchmark(args: argparse.Namespace) -> int:
     if args.cross_corpus:
         from .commands.cross_corpus import run_cross_corpus
 
-        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance)
+        only = _fold_list(args.only_folds, args.folds) if args.only_folds else None
+        run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance,
+                         only_folds=only)
         return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)
     return 0
+
+
+def _fold_list(text: str, folds: int) -> list[int]:
+    from aggregate.errors import InputError
+
+    try:
+        chosen = [int(f) for f in text.split(",")]
+    except ValueError:
+        chosen = []
+    if not chosen or any(not 0 <= f < folds for f in chosen):
+        raise InputError(f"--only-folds takes fold numbers from 0 to {folds - 1} separated by commas, got {text!r}")
+    return chosen
 
 
 def _run_predict(args: argparse.Namespace) -> int:

@@ -105,13 +105,18 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
 
 
 def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
-                     corpus_balance: str = "none") -> str:
+                     corpus_balance: str = "none", only_folds: list[int] | None = None) -> str:
+    """Train and test every cell of ``plan`` (``only_folds``: of the speaker folds, only these: a partial
+    matrix, completed later by a run without it, which reuses the finished cells)."""
     out = Path(out)
     claim_folder(out)
     folder = ShardsFolder.open(shards, progress=True)
     manifest = folder.manifest()
     clips = manifest.clips[manifest.clips["sample_id"].isin(set(folder.places))].reset_index(drop=True)
     cells = plan(clips, folds, seed)
+    if only_folds is not None:
+        cells = [c for c in cells if c.fold == "whole" or int(c.fold[4:]) in only_folds]
+    cells.sort(key=lambda c: c.fold != "whole")  # one run each first: the whole matrix early, then its spread
     (out / PLANS).mkdir(exist_ok=True)
     results: dict[tuple[str, str, str, str], float] = {}
     for cell in cells:

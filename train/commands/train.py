@@ -71,6 +71,10 @@ def train_run(options: TrainOptions) -> dict:
           + ", ".join(f"{e} {w:.2f}" for e, w in zip(EMOTIONS, weights)))
     batch_size = options.batch_size or recipe.batch_size
     epochs = options.epochs or planned_epochs(recipe, len(data["train"]), batch_size)
+    steps = epochs * batches_per_epoch(data["train"], batch_size)
+    print(f"training length: {epochs} epochs, {steps:,} steps of {batch_size} "
+          + ("(--epochs)" if options.epochs else f"(the model's budget for {len(data['train']):,} training clips; "
+                                                 "docs/training.md)"), flush=True)
     learning_rate = options.learning_rate or recipe.learning_rate
     config = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()
