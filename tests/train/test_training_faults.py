@@ -162,8 +162,11 @@ def test_a_benchmark_folder_is_claimed_once_and_keeps_strangers_out(tmp_path):
     claim_folder(out)
     assert (out / MARKER).is_file()
     (out / "fusion").mkdir()
-    (out / "leaderboard.md").write_text("| model |\n")
     claim_folder(out)  # an earlier benchmark's folder: resumed
+    (out / "leaderboard.md").write_text("| model |\n")  # not written by the benchmark: no checksum proves it
+    with pytest.raises(InputError, match="leaderboard.md has no checksum"):
+        claim_folder(out)
+    (out / "leaderboard.md").unlink()
     (out / "holiday.jpg").write_bytes(b"\xff\xd8")
     with pytest.raises(InputError, match="holiday.jpg"):
         claim_folder(out)
