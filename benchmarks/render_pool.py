@@ -54,8 +54,8 @@ def main() -> None:
         print(f"{len(clips)} clips, {noisy} of them noisy (IEMOCAP, CREMA-D), {os.cpu_count()} cores")
 
         rates = {}
-        # (b) before (a): the naive chain imports torch (through noisereduce), after which the pool
-        # no longer forks its workers but spawns them (aggregate/pool.py), as a render never does.
+        # (b) before (a): the naive chain imports torch (through noisereduce). The order mattered to the
+        # fork pool this was written for; joblib's loky workers (aggregate/render/pool.py) start fresh either way.
         for label, jobs in [("1", 1), ("2", 2)]:
             start = time.perf_counter()
             render_shards(manifest_path, tmp / f"shards-{label}", config, StorageConfig(shard_size=64), jobs=jobs,

@@ -74,3 +74,44 @@ def test_readme_says_how_long_the_tests_take_how_to_cite_and_how_to_measure_smal
         assert tool in real, tool
     for link in re.findall(r"\]\(([^)#:]+)\)", readme):  # every file the README links to is there
         assert (PROJECT / link).is_file(), link
+
+
+# Files a walkthrough tells the reader to create (docs/adding-a-corpus.md): not in the tree on purpose.
+FILES_TO_CREATE = {"aggregate/corpora/emodb.py", "aggregate/demo/emodb.py"}
+DOTTED = re.compile(r"\baggregate(?:\.[A-Za-z_]\w*)+")
+DOTTED_FILES = (".parquet", ".csv")  # aggregate.parquet, aggregate.rejects.csv: file names, not modules
+
+
+def _names_in_docs():
+    for doc in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]:
+        yield doc.name, doc.read_text(encoding="utf-8")
+
+
+def test_every_source_path_and_module_the_docs_name_exists():
+    """A file moved or removed must not leave docs sending the reader to it: every ``x.py`` named (as
+    ``aggregate/manifest/format.py`` or relative, as ``manifest/format.py``) is in the tree, and every
+    ``aggregate.x.y`` imports or is an attribute of a module that does."""
+    import importlib
+
+    tree = [p.relative_to(PROJECT).as_posix() for p in PROJECT.rglob("*.py") if ".git" not in p.parts]
+    stale = []
+    for name, text in _names_in_docs():
+        for path in set(re.findall(r"(?<![\w*/.-])[\w/.-]*\w\.py\b", text)) - FILES_TO_CREATE:
+            if not any(f == path or f.endswith("/" + path) for f in tree):
+                stale.append(f"{name}: {path}")
+        for dotted in set(DOTTED.findall(text)):
+            if dotted.endswith(DOTTED_FILES):
+                continue
+            parts = dotted.split(".")
+            for i in range(len(parts), 0, -1):  # the longest prefix that imports, then attributes
+                try:
+                    found = importlib.import_module(".".join(parts[:i]))
+                    break
+                except ImportError:
+                    continue
+            try:
+                for attribute in parts[i:]:
+                    found = getattr(found, attribute)
+            except AttributeError:
+                stale.append(f"{name}: {dotted}")
+    assert not stale, stale

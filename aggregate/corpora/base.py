@@ -22,6 +22,7 @@ REASONS: dict[str, str] = {
     "not_a_clip": "not a clip (a whole-dialog recording)",
     "name_not_understood": "file name does not follow the corpus' naming scheme",
     "no_speaker": "no speaker given (a table's empty speaker cell): the splits need every clip's speaker",
+    "malformed_cell": "a table's optional cell (gender) that cannot be read (line in the detail)",
     "no_votes": "no rating found for this clip",
     "malformed_rating": "the clip's rating entry does not parse or is impossible (file and line in the detail)",
     "label_outside_vocabulary": "no label in the seven-emotion vocabulary",

@@ -11,9 +11,10 @@ The table is a CSV or Parquet file (``.parquet``/``.pq``), one row per audio fil
 
 Each row becomes a candidate like those of the built-in corpora, so the same
 header probing, label policy, rejects and splits apply. A table that cannot be
-read, lacks a column or has an unusable ``path`` or ``gender`` cell stops the build
-with one line naming the table, the line and what to fix; a row without a speaker,
-or whose labels or votes are unusable, is rejected with a reason naming its line.
+read, lacks a column or has an empty ``path`` cell stops the build with one line
+naming the table, the line and what to fix; a row without a speaker, with a
+``gender`` it cannot read, or whose labels or votes are unusable, is rejected with
+a reason naming its line.
 A CSV may separate its cells with commas, semicolons or tabs (``_delimiter``).
 """
 from __future__ import annotations
@@ -151,15 +152,15 @@ def _candidate(table: Table, row: dict, path: Path, i: int, sample_id: str) -> C
     where = table.where(i)
     speaker = row["speaker"].strip()
     gender = row.get("gender", "").strip().lower()
-    if gender not in GENDERS:
-        raise InputError(f"table {table.name}: {table.folder / where}: gender {row['gender']!r} is not "
-                          "female, male, f, m or empty")
     clip = Candidate(path, sample_id=sample_id, speaker=f"{table.name}:{speaker}" if speaker else None,
-                     gender=GENDERS[gender])
+                     gender=GENDERS.get(gender))
     if not path.is_file():
         clip.reject, clip.detail = "missing", f"{where}: no file at {path}"
     elif not speaker:
         clip.reject, clip.detail = "no_speaker", f"{where}: empty speaker cell; give the speaker's id"
+    elif gender not in GENDERS:  # one mistyped cell rejects its row, not the whole table
+        clip.reject, clip.detail = "malformed_cell", (f"{where}: gender {row['gender']!r} is not female, male, "
+                                                      "f, m or empty")
     elif "emotion" in row:
         clip.acted = row["emotion"].strip().lower()
         if clip.acted not in EMOTIONS:

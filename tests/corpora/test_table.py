@@ -98,7 +98,6 @@ def test_labels_column_and_policy(tmp_path):
     ("path,speaker,emotion,labels\na.wav,s,anger,anger\n", r"it has emotion and labels"),
     ("path,speaker,votes_contempt\na.wav,s,1\n", r"column 'votes_contempt' is not votes_ of one of"),
     ("path,speaker,emotion\n,s,anger\n", r"t.csv line 2: empty path"),
-    ("path,speaker,emotion,gender\na.wav,s,anger,x\n", r"line 2: gender 'x' is not female, male"),
     ("path,speaker,emotion\n", r"has no rows"),
     ("path|speaker|emotion\na.wav|s|anger\n", r"no column 'path' \(columns: path\|speaker\|emotion\); the first line "
                                               r"names the columns, separated by commas \(or semicolons or tabs\)"),
@@ -152,6 +151,22 @@ def test_a_row_without_a_speaker_or_emotion_is_rejected_naming_its_line(tmp_path
     assert "t.csv line 4: empty emotion cell" in rejects.loc["c.wav", "detail"]
     assert rejects.loc["d.wav", "reason"] == "no_speaker"  # the first reason in priority order
     assert manifest.meta["counts"]["t"]["rejected"] == {"no_speaker": 2, "label_outside_vocabulary": 1}
+
+
+def test_a_row_with_an_unreadable_gender_is_rejected_naming_its_line(tmp_path):
+    """One mistyped optional cell costs its row, not the table: the other rows are kept."""
+    for name in ["a.wav", "b.wav", "c.wav", "d.wav"]:
+        write_wav(tmp_path / name)
+    (tmp_path / "t.csv").write_text("path,speaker,emotion,gender\na.wav,s1,anger,F\nb.wav,s2,sad,fmale\n"
+                                    "c.wav,s3,fear,\nd.wav,,happy,?\n")
+    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
+    assert list(manifest.clips["path"]) == ["a.wav", "c.wav"]
+    assert list(manifest.clips["gender"].fillna("unknown")) == ["female", "unknown"]
+    rejects = manifest.rejects.set_index("path")
+    assert rejects.loc["b.wav", "reason"] == "malformed_cell"
+    assert "t.csv line 3: gender 'fmale' is not female, male, f, m or empty" in rejects.loc["b.wav", "detail"]
+    assert rejects.loc["d.wav", "reason"] == "no_speaker"  # before malformed_cell in priority order
+    assert manifest.meta["counts"]["t"]["rejected"] == {"no_speaker": 1, "malformed_cell": 1}
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t"])

@@ -450,3 +450,13 @@ def test_page_renders_whole_in_a_browser(shards_report, tmp_path):
     # every figure is on screen: the page is as tall as its figures and text need
     heights = [int(h) for h in re.findall(r'<img [^>]*height="(\d+)"', shards_report.read_text(encoding="utf-8"))]
     assert end > sum(heights), f"the page ({end} px) is shorter than its figures ({sum(heights)} px)"
+
+
+def test_every_reject_reason_has_a_colour_of_its_own():
+    """The rejects chart tells reasons apart by colour: none may fall back to the shared grey."""
+    from aggregate.corpora.base import REASONS
+    from aggregate.report.style import OTHER_REASON_COLOR, REASON_COLORS
+
+    assert list(REASON_COLORS) == list(REASONS)
+    colours = list(REASON_COLORS.values()) + [OTHER_REASON_COLOR] + [unit.COLOR for unit in CORPORA.values()]
+    assert len({c.upper() for c in colours}) == len(colours)
