@@ -11,6 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
+
 PROJECT = Path(__file__).resolve().parents[2]
 DOC = PROJECT / "docs" / "adding-a-model.md"
 

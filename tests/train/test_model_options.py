@@ -16,6 +16,7 @@ from train.models import DEFAULT_MODEL, MODELS, parse_pairs
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a process
 def test_the_command_line_lists_models_and_checks_options_without_tensorflow():
     script = """
 import sys

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+import pytest
+
+pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
+
 PROJECT = Path(__file__).resolve().parents[2]
 
 

@@ -89,8 +89,9 @@ def test_the_matrix_and_heatmap_show_mean_spread_and_gaps(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow  # TensorFlow
 def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_path):
-    from conftest import run_module
+    from helpers import run_module
 
     run = tmp_path / "run"
     result = run_module("train", "--shards", str(demo_shards), "--out", str(run), "--model", "paper-cnn",
@@ -111,6 +112,7 @@ def test_corpus_balance_weighs_each_corpus_the_same():
     assert corpus_weights(np.array(["tess"] * 5)) is None
 
 
+@pytest.mark.slow  # TensorFlow
 def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo_shards):
     import tensorflow as tf
 
