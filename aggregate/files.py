@@ -58,6 +58,15 @@ def temporary_beside(path: Path) -> str:
     return tmp
 
 
+def make_folder(path: Path, what: str, option: str) -> None:
+    """Create ``path`` (and its parents) or raise one line: ``what`` names the folder, ``option`` what chose it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"cannot create {what} {path} ({err.strerror or err}); "
+                         f"pass {option} whose parent is a folder you can write") from None
+
+
 def refuse_link(path: Path, what: str = "folder") -> None:
     """Refuse a path that is a symbolic link before the tool writes through it."""
     if os.path.islink(path):

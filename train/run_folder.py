@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from aggregate.errors import InputError
-from aggregate.files import atomic_write, sha256_of
+from aggregate.files import atomic_write, make_folder, sha256_of
 from aggregate.owned import check_not_inside_owned, check_owned, listed_files, marker_text
 
 MARKER = ".aggregate-run"
@@ -67,11 +67,7 @@ class RunFolder:
         if listed or (path.is_dir() and any(path.iterdir())):
             if not overwrite:
                 raise InputError(f"{path} already holds a run; pass --overwrite to replace it, or a new --out folder")
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"cannot create the run folder {path} ({err.strerror or err}); "
-                             "pass an --out whose parent is a folder you can write") from None
+        make_folder(path, "the run folder", "an --out")
         hold_writer_lock(path)
         for name in check_owned(path, MARKER, WRITER, "--out"):  # again, now that no other writer can change it
             (path / name).unlink(missing_ok=True)

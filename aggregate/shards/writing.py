@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import InputError
-from ..files import atomic_write, make_durable, open_own_file, refuse_link, sha256_of, temporaries_of, temporary_beside
+from ..files import (atomic_write, make_durable, make_folder, open_own_file, refuse_link, sha256_of, temporaries_of,
+                     temporary_beside)
 from ..manifest.format import ManifestTable, rejects_path, write_shareable_copy
 from ..owned import check_not_inside_owned
 from ..recipe import FeatureConfig
@@ -51,11 +52,7 @@ class ShardsFolderWriter(ShardsFolder):
         plan_file = out / PLAN_FILE
         if not plan_file.exists() and out.is_dir() and any(out.iterdir()):
             raise InputError(f"{out} is not empty and is not a shards folder; pass a new or empty folder")
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"cannot create the shards folder {out} ({err.strerror or err}); "
-                             "pass a folder whose parent is a folder you can write") from None
+        make_folder(out, "the shards folder", "a folder")
         self._take_lock()
         if plan_file.exists():
             _same_plan(read_json(plan_file, "render plan"), plan, out)
