@@ -20,6 +20,7 @@ STAGES = [
     ("the corpus units", {"corpora"}),
     ("building the manifest", {"manifest"}),
     ("the feature recipe", {"recipe"}),
+    ("the views of a clip", {"views"}),
     ("the shards format", {"shards"}),
     ("rendering", {"render"}),
     ("reading shards", {"dataset"}),

@@ -25,8 +25,14 @@ def load_clip(path: Path | str, config: FeatureConfig, corpus: str, expected: tu
     reach the first 4.5 s are read and resampled.
     """
     path = Path(path)
+    source = str(path) if expected is None else io.BytesIO(checked_bytes(path, *expected))
+    return decode_cropped(source, path, config, corpus)
+
+
+def decode_cropped(source, path: Path, config: FeatureConfig, corpus: str) -> np.ndarray:
+    """``load_clip`` from ``source`` (a path or the file's checked bytes, ``checked_bytes``); ``path``
+    names the file in errors."""
     try:
-        source = str(path) if expected is None else _checked_bytes(path, *expected)
         # libsndfile reads by content, not extension: AIFF under a .wav name decodes fine.
         with sf.SoundFile(source) as handle:
             native_rate = int(handle.samplerate)
@@ -51,13 +57,43 @@ def load_clip(path: Path | str, config: FeatureConfig, corpus: str, expected: tu
     return y
 
 
-def _checked_bytes(path: Path, size: int, sha256: str) -> io.BytesIO:
+def checked_bytes(path: Path, size: int, sha256: str) -> bytes:
     """The file's bytes, read once and decoded from memory, if they are those the manifest recorded."""
-    data = path.read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise DecodeError(path, why_unreadable(path, err)) from err
     if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
         raise DecodeError(path, f"the file changed since the manifest was built ({len(data)} bytes, the manifest "
                                 f"recorded {size} and another content hash); build the manifest again")
-    return io.BytesIO(data)
+    return data
+
+
+def decode_native(source, path: Path) -> tuple[np.ndarray, int]:
+    """The whole file as float32 mono (channels averaged) and its sample rate; ``source`` as in
+    ``decode_cropped``."""
+    try:
+        with sf.SoundFile(source) as handle:
+            native_rate = int(handle.samplerate)
+            data = handle.read(dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as err:
+        raise DecodeError(path, why_unreadable(path, err)) from err
+    if data.shape[0] == 0:
+        raise DecodeError(path, "no audio samples (zero frames); re-export or drop the file")
+    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if not np.isfinite(mono).all():
+        raise DecodeError(path, "samples are NaN or infinite; the file is corrupt")
+    return np.ascontiguousarray(mono, dtype=np.float32), native_rate
+
+
+def resample_cut(mono: np.ndarray, native_rate: int, rate: int, max_s: float | None, resampler: str) -> np.ndarray:
+    """``mono`` at ``rate`` (soxr, librosa's quality names), cut to ``max_s`` seconds; never padded.
+    The whole signal is resampled, then cut: no edge effect at the cut."""
+    if native_rate != rate:
+        mono = soxr.resample(np.ascontiguousarray(mono), native_rate, rate, quality=resampler).astype(np.float32, copy=False)
+    if max_s is not None:
+        mono = mono[: int(round(max_s * rate))]
+    return np.array(mono, dtype=np.float32)  # a copy of its own: the caller may keep it
 
 
 def _frames_to_read(native_rate: int, config: FeatureConfig) -> int:

@@ -1,7 +1,7 @@
 """Spectral-gating noise reduction: noisereduce's non-stationary algorithm, made fast."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -225,3 +225,23 @@ def _noisereduce(y: np.ndarray, config: FeatureConfig) -> np.ndarray:
         padding=config.nr_padding, n_fft=config.nr_n_fft, win_length=config.nr_win_length,
         hop_length=config.nr_hop_length,
     ).astype(np.float32, copy=False)
+
+
+_MAX_PLANS = 32  # a plan per clip length at a view's rate: a worker keeps the last few, not thousands
+
+
+def reduce_noise_at(y: np.ndarray, rate: int, recipe: FeatureConfig) -> np.ndarray:
+    """The recipe's spectral gating (its nr_* settings) of a float32 signal of any length at ``rate``:
+    what the views that read a denoised signal use (``DecodedClip.signal``). Equal to
+    ``noisereduce.reduce_noise(y=y, sr=rate, **recipe's nr_* values)`` to float32 rounding."""
+    y = np.asarray(y, dtype=np.float32)
+    if y.shape[0] == 0:
+        return y.copy()
+    # Only the nr_* fields, the rate and the length matter to the gate; the log-mel fields are set
+    # to values the config accepts at this rate and length.
+    config = replace(recipe, sample_rate=int(rate), duration_s=y.shape[0] / rate,
+                     n_fft=min(recipe.n_fft, y.shape[0]), hop_length=min(recipe.hop_length, y.shape[0]),
+                     fmin=min(recipe.fmin, rate / 4), fmax=min(recipe.fmax, rate / 2))
+    if len(_GATE_PLANS) > _MAX_PLANS:
+        _GATE_PLANS.clear()
+    return reduce_noise(y, config)
