@@ -27,11 +27,11 @@ IN_FLIGHT_PER_WORKER = 2  # chunks sent ahead per worker: none waits for the nex
 
 @contextmanager
 def worker_pool(jobs: int, backend: str = "loky", scheduler: str | None = None,
-                recipe: FeatureConfig = FeatureConfig(), dtype: str = "float16") -> Iterator:
-    """The pool of one render (``recipe``, features stored as ``dtype``): gives ``results(chunks)``, an
-    iterator over each chunk's result (``render_chunk``'s) in the order they finish. Local workers
-    start at the call. Leaving the block stops the pool."""
-    call = delayed(partial(render_chunk, recipe=recipe, dtype=dtype))
+                recipe: FeatureConfig = FeatureConfig(), dtype: str = "float16", **views) -> Iterator:
+    """The pool of one render (``recipe``, features stored as ``dtype``, ``views``: the other arguments of
+    ``render_chunk``): gives ``results(chunks)``, an iterator over each chunk's result (``render_chunk``'s)
+    in the order they finish. Local workers start at the call. Leaving the block stops the pool."""
+    call = delayed(partial(render_chunk, recipe=recipe, dtype=dtype, **views))
     with ExitStack() as stack:
         # A stopped render (Ctrl-C, a failure) cancels the chunks not yet rendered on purpose: joblib's
         # warning that it did would be a second line after the one that says what happened.

@@ -21,20 +21,17 @@ from collections import Counter
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from ..errors import InputError
 from ..progress import show_progress
 from ..recipe import FeatureConfig
 from ..shards.storage import StorageConfig
-from ..vocabulary import CLIP_COLUMNS, EMOTIONS
+from ..views import DEFAULT_VIEWS, check_installed, parse_views
+from ..views.log_mel import LogMel
+from ..vocabulary import CLIP_COLUMNS
+from .assembly import AddedViews, ShardAssembly
 from .pool import worker_pool
 from .worker import MAX_CHUNK, MIN_CHUNK, Chunk
-
-if TYPE_CHECKING:
-    from ..shards.writing import ShardsFolderWriter
 
 GUIDED_SPLIT = 2  # a task takes 1/(GUIDED_SPLIT * jobs) of the clips left: the last ones are small
 
@@ -52,17 +49,26 @@ class RenderResult:
 def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: FeatureConfig = FeatureConfig(),
                   storage: StorageConfig = StorageConfig(), jobs: int = 1, roots: dict[str, str] | None = None,
                   backend: str = "loky", scheduler: str | None = None, progress: bool = True,
-                  retry_failed: bool = False) -> RenderResult:
+                  retry_failed: bool = False, views=DEFAULT_VIEWS) -> RenderResult:
     """Render every row of the manifest into ``out_dir``; see the module docstring.
 
     ``retry_failed``: render again the shards holding clips that failed last time (a file since restored).
+    ``views``: view names (``"log_mel,waveform"``) or View instances. log_mel, with ``recipe`` as its
+    config, is always rendered: its shards decide the rows every other view follows. A view the folder
+    lacks is added to it, rendering only that view's shards.
     """
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
+    # The views an earlier render of this folder planned are resumed too: a folder never loses a view.
+    extras = {**_planned_views(Path(out_dir)),
+              **{view.name: view for view in _views(views) if view.name != "log_mel"}}
+    check_installed(extras.values())  # before anything starts: one line saying what to install
+    stored = {"log_mel": LogMel(recipe).stored(storage), **{n: v.stored(storage) for n, v in extras.items()}}
     # The workers start first, before this process starts any thread (pool.py) and before it
     # imports pandas: with pyarrow alone it reads what to render, checks it and claims the folder,
     # and sends the workers their first clips; then it reads the rest while they render.
-    with worker_pool(jobs, backend, scheduler, recipe, storage.dtype) as results:
+    with worker_pool(jobs, backend, scheduler, recipe, storage.dtype, views={"log_mel": LogMel(recipe), **extras},
+                     stored=stored) as results:
         from ..manifest.format import read_manifest_table
         from ..shards.reading import make_plan
         from ..shards.writing import ShardsFolderWriter
@@ -73,30 +79,45 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
             raise InputError(f"{source.path} has no clips to render")
         corpus_roots = _corpus_roots(source.meta, set(corpora), roots or {})
         paths = [str(corpus_roots[corpus] / path) for corpus, path in zip(corpora, source.column("path"))]
+        max_duration = (source.meta.get("policy") or {}).get("max_duration")
         plan = make_plan(recipe, storage, source.sha256)
+        if extras:  # a log_mel-only plan is the one of folders rendered before views existed
+            plan["views"] = {name: {"config": view.config_dict(), "config_hash": view.config_hash(),
+                                    "stored": stored[name].to_dict()} for name, view in extras.items()}
         folder = ShardsFolderWriter(out_dir)
         folder.claim(plan)  # every input is checked by now: a refused run leaves no trace
-        pending: dict[int, _Assembly] = {}
+        pending: dict[int, object] = {}
         try:
             shards = [range(start, min(start + storage.shard_size, len(ids)))
                       for start in range(0, len(ids), storage.shard_size)]
             todo = [n for n, rows in enumerate(shards)
                     if not folder.shard_is_complete(n, ids[rows.start:rows.stop], recipe.hash(), retry_failed)]
-            chunks = _chunks({n: shards[n] for n in todo}, jobs,
-                             list(zip(ids, paths, corpora, source.column("file_bytes"), source.column("file_sha256"))))
+            clips = list(zip(ids, paths, corpora, source.column("file_bytes"), source.column("file_sha256")))
+            # Shards whose log-mel is complete but an added view is not: that view alone, on the shard's rows.
+            added = _added_views(folder, [n for n in range(len(shards)) if n not in todo], extras)
+            row_of = {sample_id: row for row, sample_id in enumerate(ids)} if added else {}
+            work = {n: ([clips[r] for r in shards[n]], ("log_mel", *extras), True) for n in todo}
+            work.update({n: ([clips[row_of[i]] for i in shard_ids], names, False)
+                         for n, (shard_ids, names) in added.items()})
+            chunks = _chunks(work, jobs, max_duration)
             done_before = len(ids) - sum(len(shards[n]) for n in todo)
             try:
                 stream = results(chunks)
                 folder.write_manifest_copy(source)
-                clips = source.clips()
+                table = source.clips()
                 per_shard = Counter(chunk.shard for chunk in chunks)
-                pending = {n: _Assembly(folder, n, clips.iloc[shards[n].start:shards[n].stop], per_shard[n],
-                                        recipe, storage) for n in todo}
-                with show_progress(len(ids), "rendering", "clip", progress, initial=done_before) as bar:
-                    for number, first, features, failed in stream:
-                        if pending[number].add(first, features, failed):
+                pending = {n: ShardAssembly(folder, n, table.iloc[shards[n].start:shards[n].stop], per_shard[n],
+                                            recipe, storage, {e: (extras[e], stored[e]) for e in extras})
+                           for n in todo}
+                pending.update({n: _added_assembly(folder, n, table, row_of, shard_ids, names, per_shard[n],
+                                                   storage, extras, stored)
+                                for n, (shard_ids, names) in added.items()})
+                total = len(ids) + sum(len(shard_ids) for shard_ids, _ in added.values())
+                with show_progress(total, "rendering", "clip", progress, initial=done_before) as bar:
+                    for number, first, values, failed in stream:
+                        if pending[number].add(first, values, failed):
                             pending.pop(number).finish()
-                        bar.update(len(features) + len(failed))
+                        bar.update(len(next(iter(values.values()))) + len(next(iter(failed.values()))))
             except BrokenProcessPool:
                 raise InputError(f"a worker process died while rendering into {folder.path} (killed, or out of "
                                  "memory?); run the same command again to resume, with fewer --jobs if memory "
@@ -111,22 +132,76 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
                         len(folder.places), folder.failed)
 
 
+def _views(views) -> tuple:
+    """View instances from names (a comma-separated string or a sequence) or instances."""
+    if isinstance(views, str):
+        return parse_views(views)
+    names = [v for v in views if isinstance(v, str)]
+    return tuple(parse_views(names)) + tuple(v for v in views if not isinstance(v, str))
+
+
+def _planned_views(out: Path) -> dict:
+    """The views (other than log_mel) that ``out``'s plan lists, with their configs; none for a new folder.
+    Read before the folder is claimed (which checks the plan again, under its lock)."""
+    import json
+
+    from ..views import VIEWS
+    from ..vocabulary import PLAN_FILE
+
+    try:
+        planned = json.loads((out / PLAN_FILE).read_text()).get("views", {})
+        return {name: VIEWS[name](VIEWS[name].config_from_dict(entry["config"])) for name, entry in planned.items()}
+    except FileNotFoundError:
+        return {}
+    except KeyError as err:
+        raise InputError(f"{out / PLAN_FILE} plans the view {err} that this version does not know; "
+                         "render with the version that started the folder, or into a new folder") from None
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise InputError(f"{out / PLAN_FILE} is not a render plan ({err}); render into a new folder") from None
+
+
+def _added_views(folder, complete: list[int], extras: dict) -> dict[int, tuple[list[str], tuple[str, ...]]]:
+    """Complete log-mel shards whose added views are not: number -> (the shard's sample ids, those views)."""
+    from ..shards import h5
+    from ..shards.reading import shard_name
+
+    out = {}
+    for number in complete if extras else []:
+        shard_ids = h5.read_header(folder.path / shard_name(number))[0]
+        names = tuple(name for name, view in extras.items()
+                      if not folder.view_shard_is_complete(name, number, shard_ids, view.config_hash()))
+        if names:
+            out[number] = (shard_ids, names)
+    return out
+
+
+def _added_assembly(folder, number: int, table, row_of: dict, shard_ids: list[str], names: tuple, n_chunks: int,
+                    storage, extras: dict, stored: dict) -> AddedViews:
+    from ..shards.h5 import ShardColumns, read_columns
+    from ..shards.reading import shard_name
+
+    columns = read_columns(folder.path / shard_name(number))
+    columns = ShardColumns(**{k: list(v) if k in CLIP_COLUMNS else v for k, v in columns.items()})
+    rows = table.iloc[[row_of[i] for i in shard_ids]]
+    return AddedViews(folder, number, rows, columns, n_chunks, storage, {n: (extras[n], stored[n]) for n in names})
+
+
 def chunk_size(clips_left: int, jobs: int) -> int:
     """Clips in the next task (guided scheduling): large while many clips are left, smaller towards
     the end, so that no worker idles while another finishes a large last task."""
     return max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(clips_left / (GUIDED_SPLIT * jobs))))
 
 
-def _chunks(shards: dict[int, range], jobs: int, clips: list[tuple]) -> list[Chunk]:
-    """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``.
-    ``shards``: shard number -> its rows; ``clips``: (sample_id, audio path, corpus, bytes, SHA-256) of every row."""
-    chunks, left = [], sum(len(rows) for rows in shards.values())
-    for number, rows in shards.items():
+def _chunks(work: dict[int, tuple[list, tuple, bool]], jobs: int, max_duration: float | None = None) -> list[Chunk]:
+    """The tasks, in row order: consecutive clips of one shard each, sized by ``chunk_size``. ``work``: shard
+    number -> (its clips as (sample_id, audio path, corpus, bytes, SHA-256), the views to compute, whether a
+    clip failing one view fails them all)."""
+    chunks, left = [], sum(len(clips) for clips, _, _ in work.values())
+    for number, (clips, views, whole) in work.items():
         first = 0
-        while first < len(rows):
-            size = min(chunk_size(left, jobs), len(rows) - first)
-            start = rows.start + first
-            chunks.append(Chunk(number, first, clips[start:start + size]))
+        while first < len(clips):
+            size = min(chunk_size(left, jobs), len(clips) - first)
+            chunks.append(Chunk(number, first, clips[first:first + size], views, whole, max_duration))
             first += size
             left -= size
     return chunks
@@ -145,77 +220,3 @@ def _corpus_roots(meta: dict, corpora: set[str], overrides: dict[str, str]) -> d
             raise InputError(f"{name}: the corpus folder {roots.get(name)} recorded in the manifest is not here; "
                              f"pass --root {name}=DIR with your copy of it")
     return roots
-
-
-class _Assembly:
-    """One shard, from its chunks as they come back in any order.
-
-    Its features go to the file in row order as soon as the next rows are in, so this process
-    compresses the shard while the workers render the rest. A clip that failed leaves the shard
-    with fewer rows than planned: then the shard is written whole, once every chunk is in.
-    Every chunk is kept until then, so at most the shards in flight are held in memory.
-    """
-
-    def __init__(self, folder: ShardsFolderWriter, number: int, rows, n_chunks: int, recipe: FeatureConfig,
-                 storage: StorageConfig):
-        self.folder, self.number, self.rows, self.n_chunks = folder, number, rows, n_chunks
-        self.recipe, self.storage = recipe, storage
-        self.chunks: dict[int, tuple[dict, dict]] = {}  # first row -> (features by row, failures by row)
-        self.draft = None
-        self.streaming = True
-        self.written = 0  # rows in the file so far, while streaming
-
-    def add(self, first: int, features: dict, failed: dict) -> bool:
-        """Take one chunk's result; True when the shard has all its chunks."""
-        self.chunks[first] = (features, failed)
-        if failed and self.streaming:
-            self.streaming = False
-            self.discard()
-        while self.streaming and self.written in self.chunks:
-            block = self.chunks[self.written][0]
-            self._draft(len(self.rows)).write_rows(self.written, np.stack([block[r] for r in sorted(block)]))
-            self.written += len(block)
-        return len(self.chunks) == self.n_chunks
-
-    def finish(self) -> None:
-        """Write what is left of the shard (all of it, if a clip failed) and put it in place."""
-        from ..shards.h5 import ShardColumns  # as in render_shards: after the workers start
-
-        features, failed = {}, {}
-        for chunk_features, chunk_failed in self.chunks.values():
-            features.update(chunk_features)
-            failed.update(chunk_failed)
-        kept = sorted(features)
-        if not self.streaming and kept:
-            self._draft(len(kept)).write_rows(0, np.stack([features[r] for r in kept]))
-        rows = self.rows
-        strings = {name: rows[name].fillna("").astype(str).to_numpy() if name in rows else np.full(len(rows), "")
-                   for name in CLIP_COLUMNS}  # a manifest without splits: every clip's split is ""
-        labels = rows[[f"label_{e}" for e in EMOTIONS]].to_numpy(np.uint8)
-        columns = ShardColumns(labels=labels[kept], vote_fractions=vote_fractions(rows)[kept],
-                               **{name: list(strings[name][kept]) for name in CLIP_COLUMNS})
-        # Failures name the clip by its manifest path, relative to its corpus: no path of this machine.
-        records = [{"sample_id": strings["sample_id"][r], "corpus": strings["corpus"][r],
-                    "path": str(rows["path"].iloc[r]), "reason": why} for r, why in sorted(failed.items())]
-        self._draft(len(kept)).finish(columns, records)
-        self.draft = None
-
-    def discard(self) -> None:
-        if self.draft is not None:
-            self.draft.discard()
-            self.draft = None
-
-    def _draft(self, rows: int):
-        if self.draft is None:
-            self.draft = self.folder.start_shard(self.number, rows, self.recipe, self.storage)
-        return self.draft
-
-
-def vote_fractions(rows) -> np.ndarray:
-    """Votes / raters per emotion; the multi-hot itself for acted corpora (the acted label is the whole truth)."""
-    labels = rows[[f"label_{e}" for e in EMOTIONS]].to_numpy(np.float32)
-    votes = rows[[f"votes_{e}" for e in EMOTIONS]].astype("float64").fillna(0).to_numpy()
-    raters = rows["n_raters"].astype("float64").to_numpy()
-    voted = ~np.isnan(raters) & (raters > 0)
-    labels[voted] = (votes[voted] / raters[voted, None]).astype(np.float32)
-    return labels

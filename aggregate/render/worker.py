@@ -27,6 +27,9 @@ class Chunk:
     shard: int
     first: int  # its first row within the shard
     clips: list[tuple]  # (sample_id, absolute audio path, corpus, bytes, SHA-256 recorded in the manifest)
+    views: tuple[str, ...] = ("log_mel",)  # the views to compute for these clips
+    whole: bool = True  # a clip failing any view fails (a first render); False: each view on its own (one added)
+    max_duration: float | None = None  # the manifest's longest clip, seconds: what a view keeps at most
 
 
 def start_local_worker(render_process: int) -> None:
@@ -42,25 +45,51 @@ def warm_up() -> None:
     """A worker's first task: import the recipe's numerics (scipy, soxr, soundfile: about half a
     second) while the render process reads the manifest."""
     from ..recipe import decode, logmel  # noqa: F401
+    from ..views import log_mel  # noqa: F401
 
 
-def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str):
-    """Features of one chunk (runs in a worker): (shard, first row, {row: features}, {row: failure})."""
+def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, views: dict | None = None,
+                 stored: dict | None = None):
+    """The views of one chunk (runs in a worker): (shard, first row, {view: {row: value}}, {view: {row: failure}}).
+
+    ``views``: name -> View (default: log_mel of ``recipe``), ``stored``: name -> what it stores (each value
+    is cast to its dtype and checked against it here, so a view's broken promise is that clip's failure,
+    never a bad shard). Every view of a clip
+    shares one read of its bytes (``DecodedClip``)."""
     # Here, not at the top: the render process imports this module for ``Chunk`` and never runs
     # the recipe, whose scipy imports cost it 0.2-0.3 s.
-    from ..recipe import DecodeError, render_clip
+    from ..recipe import DecodeError
+    from ..views import DecodedClip
+    from ..views.log_mel import LogMel
 
     keep_freed_memory()  # in every kind of worker: a Dask worker's too
-    features, failed = {}, {}
+    views = views or {"log_mel": LogMel(recipe)}
+    values = {name: {} for name in chunk.views}
+    failed = {name: {} for name in chunk.views}
     # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
     # matrix product sums in another order, which would make shards depend on the machine.
     with threadpool_limits(limits=1):
         for offset, (sample_id, path, corpus, size, sha256) in enumerate(chunk.clips):
-            try:
-                features[chunk.first + offset] = render_clip(path, corpus, recipe, expected=(size, sha256)).astype(dtype)
-            except DecodeError as err:
-                failed[chunk.first + offset] = err.why
-    return chunk.shard, chunk.first, features, failed
+            row = chunk.first + offset
+            clip = DecodedClip(path, corpus, recipe, (size, sha256), chunk.max_duration)
+            for name in chunk.views:
+                try:
+                    value = views[name].compute(clip)
+                    value = value.astype(stored[name].dtype if stored else dtype, copy=False)
+                    if stored:
+                        try:
+                            stored[name].check(value, f"view {name}")
+                        except ValueError as err:
+                            raise DecodeError(path, str(err)) from None
+                    values[name][row] = value
+                except DecodeError as err:
+                    failed[name][row] = err.why
+                    if chunk.whole:  # the clip is a failure of every view: no value of it is kept
+                        for other in chunk.views:
+                            values[other].pop(row, None)
+                            failed[other][row] = err.why
+                        break
+    return chunk.shard, chunk.first, values, failed
 
 
 _MEMORY_KEPT = False

@@ -29,13 +29,14 @@ from ..files import sha256_of
 from ..progress import show_progress
 from ..recipe import FeatureConfig
 from ..vocabulary import EMOTIONS, INDEX_FILE, MANIFEST_FILE
-from . import h5
+from . import h5, view_h5
 from .storage import StorageConfig
 
 if TYPE_CHECKING:
     from ..manifest.format import Manifest
 
 SHARD_NAME = re.compile(r"^shard-\d{5}\.h5$")
+VIEW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")  # a view's subfolder: never a path
 CHECKSUM_SUFFIX = ".sha256"
 
 
@@ -68,8 +69,10 @@ class ShardsFolder:
         if check:
             folder.check_checksums(progress)
         else:
-            folder._seen = {name: _identity(folder.shard_path(name)) for name in folder.shard_names
-                            if folder.shard_path(name).is_file()}  # a missing one is verify's to report
+            folder._seen = {_key(view, s["name"]): _identity(folder.view_shard_path(view, s["name"]))
+                            for view, entry in folder.views.items()
+                            for s in (folder.index["shards"] if view == "log_mel" else entry["shards"])
+                            if folder.view_shard_path(view, s["name"]).is_file()}  # a missing one is verify's
         return folder
 
     @property
@@ -105,6 +108,50 @@ class ShardsFolder:
     def failed(self) -> list[dict]:
         return self.index["failed"]
 
+    @property
+    def views(self) -> dict[str, dict]:
+        """The views the folder holds: name -> its index entry (config, config_hash, stored, folder, shards,
+        failed). log_mel's config is ``recipe`` and its shards ``shard_names``; a folder written before
+        views existed holds log_mel alone."""
+        return self.index.get("views") or {"log_mel": {"config_hash": self.recipe_hash, "folder": "."}}
+
+    def view_shard_path(self, view: str, name: str) -> Path:
+        """Shard ``name`` of ``view`` (log_mel's are the top-level shards)."""
+        if view == "log_mel":
+            return self.shard_path(name)
+        if not VIEW_NAME.match(view):
+            raise InputError(f"{self.path / INDEX_FILE} names a view {view!r} that is not a view name; "
+                             "the folder is damaged or was edited: fetch or render it again")
+        return self.shard_path(name).parent / view / name
+
+    def require_views(self, names) -> None:
+        """Refuse, in one line, a folder that lacks one of the views ``names``."""
+        missing = [name for name in names if name not in self.views]
+        if missing:
+            raise InputError(f"{self.path} has no {', '.join(missing)} view (it holds {', '.join(self.views)}); "
+                             f"add it with `python -m aggregate render MANIFEST -o {self.path} --views "
+                             f"{','.join(missing)}` (renders only what is missing)")
+
+    def open_view_shard(self, view: str, name: str):
+        """An open h5py handle on a view's shard, its layout checked (``open_shard`` for log_mel)."""
+        if view == "log_mel":
+            return self.open_shard(name)
+        from ..views.base import Stored
+
+        entry = self.views[view]
+        stored = Stored.from_dict(entry["stored"])
+        samples = next(s["samples"] for s in entry["shards"] if s["name"] == name)
+
+        def opened(path):
+            handle = h5.open_file(path)
+            try:
+                view_h5.check_view_layout(handle, path, view, samples, stored)
+            except BaseException:
+                handle.close()
+                raise
+            return handle
+        return self._read(name, opened, view)
+
     def shard_path(self, name: str) -> Path:
         if not SHARD_NAME.match(name):  # never a path: "../elsewhere.h5" must not leave the folder
             raise InputError(f"{self.path / INDEX_FILE} names a shard {name!r} that is not a shard file name; "
@@ -113,10 +160,12 @@ class ShardsFolder:
 
     def check_checksums(self, progress: bool = False) -> None:
         """Refuse the folder if any shard differs from the checksum the index recorded for it."""
-        total = sum(s["bytes"] for s in self.index["shards"])
+        listed = [(view, shard) for view, entry in self.views.items()
+                  for shard in (self.index["shards"] if view == "log_mel" else entry["shards"])]
+        total = sum(s["bytes"] for _, s in listed)
         with show_progress(total, "checking checksums", "B", progress) as bar:
-            for shard in self.index["shards"]:
-                path = self.shard_path(shard["name"])
+            for view, shard in listed:
+                path = self.view_shard_path(view, shard["name"])
                 if not path.is_file():
                     raise InputError(f"{path} is missing; fetch the whole folder again or run "
                                      f"`python -m aggregate render` on it to finish it")
@@ -124,7 +173,7 @@ class ShardsFolder:
                 if seen[3] != shard["bytes"] or sha256_of(path) != shard["sha256"] or _identity(path) != seen:
                     raise InputError(f"{path} does not match its checksum in {INDEX_FILE}: the file changed "
                                      f"or is corrupt; fetch it again, or re-render with `python -m aggregate render`")
-                self._seen[shard["name"]] = seen
+                self._seen[_key(view, shard["name"])] = seen
                 bar.update(shard["bytes"])
 
     def manifest(self) -> Manifest:
@@ -181,8 +230,8 @@ class ShardsFolder:
                     self.check_features(shard, out[sample_id])
         return out
 
-    def _read(self, name: str, how):
-        path = self.shard_path(name)
+    def _read(self, name: str, how, view: str = "log_mel"):
+        path = self.view_shard_path(view, name)
         try:
             result = how(path)
         except h5.ShardLayoutError as err:
@@ -192,12 +241,16 @@ class ShardsFolder:
                              f"`python -m aggregate verify {self.path}` and re-render") from None
         # A reader opened before another process rewrote a shard (render --retry-failed) would mix the
         # old rows' ids and labels with the new file's features: the file opened must be the one checked.
-        if name in self._seen and _identity(path) != self._seen[name]:
+        if _key(view, name) in self._seen and _identity(path) != self._seen[_key(view, name)]:
             if hasattr(result, "close"):
                 result.close()
             raise InputError(f"{path} changed after this reader checked it (rewritten by another process, "
                              "e.g. render --retry-failed); open the shards folder again")
         return result
+
+
+def _key(view: str, name: str) -> str:
+    return name if view == "log_mel" else f"{view}/{name}"
 
 
 def _identity(path: Path) -> tuple:
@@ -261,6 +314,34 @@ def _check_index(index: dict, where: Path) -> None:
                 and isinstance(shard.get("sha256"), str)):
             raise damaged(f"a shard entry is not a shard-NNNNN.h5 name with samples, bytes and sha256: {shard!r:.80}")
         names.add(shard["name"])
+    if "views" in index:
+        _check_views(index, damaged)
     for sample_id, place in index["samples"].items():
         if not (isinstance(place, list) and len(place) == 2 and place[0] in names and isinstance(place[1], int)):
             raise damaged(f"sample {sample_id!r:.60} is placed at {place!r:.60}, not in a listed shard")
+
+
+def _check_views(index: dict, damaged) -> None:
+    """The index's views: names, configs, what they store, and one shard per log-mel shard, of its rows."""
+    from ..views.base import Stored
+
+    views = index["views"]
+    if not isinstance(views, dict) or not isinstance(views.get("log_mel"), dict) \
+            or views["log_mel"].get("config_hash") != index["feature_config_hash"]:
+        raise damaged("'views' does not list log_mel with the feature config's hash")
+    base = [(s["name"], s["samples"]) for s in index["shards"]]
+    for name, entry in views.items():
+        if name == "log_mel":
+            continue
+        if not (VIEW_NAME.match(str(name)) and isinstance(entry, dict) and entry.get("folder") == name
+                and isinstance(entry.get("config"), dict) and isinstance(entry.get("config_hash"), str)
+                and isinstance(entry.get("shards"), list) and isinstance(entry.get("failed"), list)):
+            raise damaged(f"view {name!r:.40} lacks its folder, config, config_hash, shards or failed")
+        try:
+            Stored.from_dict(entry.get("stored"))
+        except (TypeError, ValueError) as err:
+            raise damaged(f"view {name} stores {entry.get('stored')!r:.60} ({err})") from None
+        shards = entry["shards"]
+        if not all(isinstance(s, dict) and isinstance(s.get("bytes"), int) and isinstance(s.get("sha256"), str)
+                   for s in shards) or [(s.get("name"), s.get("samples")) for s in shards] != base:
+            raise damaged(f"view {name}'s shards are not one per log-mel shard, of its rows")

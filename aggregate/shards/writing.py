@@ -21,9 +21,10 @@ from ..files import (atomic_write, make_durable, make_folder, open_own_file, ref
 from ..manifest.format import ManifestTable, rejects_path, write_shareable_copy
 from ..owned import check_not_inside_owned
 from ..recipe import FeatureConfig
+from ..views.log_mel import LogMel
 from ..vocabulary import EMOTIONS, INDEX_FILE, LOCK_FILE, MANIFEST_FILE, PLAN_FILE
-from . import h5
-from .reading import CHECKSUM_SUFFIX, SHARD_NAME, ShardsFolder, read_json, shard_name
+from . import h5, view_h5
+from .reading import CHECKSUM_SUFFIX, SHARD_NAME, VIEW_NAME, ShardsFolder, read_json, shard_name
 from .storage import StorageConfig
 
 # Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.
@@ -55,11 +56,18 @@ class ShardsFolderWriter(ShardsFolder):
         make_folder(out, "the shards folder", "a folder")
         self._take_lock()
         if plan_file.exists():
-            _same_plan(read_json(plan_file, "render plan"), plan, out)
-        for pattern in OWN_TEMPORARIES:  # ours, from an interrupted run: the lock says none is in use
-            for stale in out.glob(pattern):
-                stale.unlink(missing_ok=True)
-        if not plan_file.exists():
+            before = read_json(plan_file, "render plan")
+            _same_plan(before, plan, out)
+            # A folder never loses a view: those an earlier render planned stay planned (and are resumed).
+            plan["views"] = {**_planned_views(before, plan_file), **plan.get("views", {})}
+            for name, view in _planned_views(before, plan_file).items():
+                if view["config_hash"] != plan["views"][name]["config_hash"]:
+                    raise InputError(f"{out} holds the view {name} with another config; render into a new folder")
+        for folder in [out] + [out / name for name in plan.get("views", {})]:
+            for pattern in OWN_TEMPORARIES:  # ours, from an interrupted run: the lock says none is in use
+                for stale in folder.glob(pattern):
+                    stale.unlink(missing_ok=True)
+        if not plan_file.exists() or read_json(plan_file, "render plan") != plan:
             _write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
 
     def write_manifest_copy(self, source: ManifestTable) -> None:
@@ -95,11 +103,18 @@ class ShardsFolderWriter(ShardsFolder):
             return
         if not (self.path / PLAN_FILE).is_file():
             raise InputError(f"{self.path} is not a shards folder; pass another folder or move it away")
-        others = [p.name for p in self.path.iterdir() if p.name not in own
+        views = [p for p in self.path.iterdir() if p.is_dir() and not p.is_symlink() and VIEW_NAME.match(p.name)]
+        others = [p.name for p in self.path.iterdir() if p.name not in own and p not in views
                   and not SHARD_NAME.match(p.name.removesuffix(CHECKSUM_SUFFIX))]
+        others += [f"{v.name}/{p.name}" for v in views for p in v.iterdir()
+                   if not SHARD_NAME.match(p.name.removesuffix(CHECKSUM_SUFFIX))]
         if others:
             raise InputError(f"{self.path} holds files this tool did not write ({', '.join(sorted(others)[:3])}); "
                              "move them away or pass another folder")
+        for view in views:
+            for path in view.iterdir():
+                path.unlink()
+            view.rmdir()
         for path in self.path.iterdir():
             path.unlink()
         self.path.rmdir()
@@ -127,6 +142,31 @@ class ShardsFolderWriter(ShardsFolder):
         if retry_failed and failed:
             return False
         return config_hash == recipe_hash and sorted(ids + failed_ids) == sorted(planned_ids)
+
+    def view_shard_is_complete(self, view: str, number: int, ids: list[str], config_hash: str) -> bool:
+        """A view's shard from an earlier run counts if its bytes match its checksum, it holds exactly the
+        rows ``ids`` of the log-mel shard of its number, and was computed with this config."""
+        path = self.view_shard_path(view, shard_name(number))
+        checksum = path.with_name(path.name + CHECKSUM_SUFFIX)
+        if not path.is_file() or not checksum.is_file() or sha256_of(path) != checksum.read_text().strip():
+            return False
+        try:
+            found, found_hash, _ = view_h5.read_view_header(path)
+        except (OSError, KeyError, ValueError, TypeError):
+            return False
+        return found_hash == config_hash and found == list(ids)
+
+    def write_view_shard(self, view: str, number: int, write) -> None:
+        """Write a view's shard through ``write(tmp)``, then put it in place with its checksum beside it."""
+        path = self.view_shard_path(view, shard_name(number))
+        if shutil.disk_usage(self.path).free < (64 << 20):
+            raise InputError(f"disk full at {self.path}: free space and run the same command again")
+        try:
+            atomic_write(path, write)
+        except OSError as err:
+            raise _write_error(path, err) from None
+        digest = sha256_of(path)
+        _write(path.with_name(path.name + CHECKSUM_SUFFIX), lambda tmp: Path(tmp).write_text(digest + "\n"))
 
     def start_shard(self, number: int, rows: int, recipe: FeatureConfig, storage: StorageConfig) -> ShardDraft:
         """A shard of ``rows`` samples to write while it renders; see ``ShardDraft``."""
@@ -157,7 +197,21 @@ class ShardsFolderWriter(ShardsFolder):
             "manifest": {"file": MANIFEST_FILE, "sha256": sha256_of(self.path / MANIFEST_FILE),
                          "source_sha256": plan["manifest_sha256"]},
             "shards": shards, "samples": samples, "failed": failed,
+            # log_mel's config is feature_config and its shards the top-level ones (where every reader looks)
+            "views": {"log_mel": {"config_hash": plan["feature_config_hash"], "folder": ".",
+                                  "stored": LogMel(FeatureConfig.from_dict(plan["feature_config"])).stored(
+                                      StorageConfig.from_dict(plan["storage"])).to_dict()}},
         }
+        for name, view in plan.get("views", {}).items():
+            entries, view_failed = [], []
+            for number in range(n_shards):
+                path = self.view_shard_path(name, shard_name(number))
+                _, _, shard_failed = view_h5.read_view_header(path)
+                digest = path.with_name(path.name + CHECKSUM_SUFFIX).read_text().strip()
+                entries.append({"name": path.name, "samples": shards[number]["samples"], "bytes": path.stat().st_size,
+                                "sha256": digest})
+                view_failed += [dict(item, shard=path.name) for item in shard_failed]
+            self.index["views"][name] = {**view, "folder": name, "shards": entries, "failed": view_failed}
         _write(self.path / INDEX_FILE, lambda tmp: Path(tmp).write_text(json.dumps(self.index, indent=1, sort_keys=True)))
 
 
@@ -215,6 +269,14 @@ def _write_error(path: Path, err: OSError) -> InputError:
                       "and free space, then run the same command again")
 
 
+
+
+def _planned_views(plan: dict, where: Path) -> dict:
+    views = plan.get("views", {})
+    if not isinstance(views, dict) or not all(isinstance(v, dict) and isinstance(v.get("config_hash"), str)
+                                              and VIEW_NAME.match(k) for k, v in views.items()):
+        raise InputError(f"{where} lists views that are not what render writes; render into a new folder")
+    return views
 
 
 def _same_plan(before: dict, plan: dict, out: Path) -> None:
