@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--feature", action="append", default=[], metavar="NAME=VALUE",
                         help="change one field of the feature recipe, e.g. duration_s=3 (repeatable; "
                              "see docs/shards.md for the fields)")
+    render.add_argument("--views", default="log_mel", metavar="NAME,NAME",
+                        help="the views of each clip to store, comma-separated: log_mel (always rendered: the "
+                             "rows every view follows), waveform (16 kHz, whole clip), and the optional "
+                             "egemaps, compare, embedding where installed. A view missing from an existing folder "
+                             "is added, rendering only it (docs/shards.md)")
     render.add_argument("--retry-failed", action="store_true",
                         help="render again the shards whose clips failed last time (e.g. a file since restored)")
     add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md)"), StorageConfig)
@@ -330,11 +335,11 @@ def _feature_config(changes: dict[str, str]):
 
 def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: int, roots: dict,
             backend: str, scheduler: str | None, progress: bool, retry_failed: bool = False,
-            as_json: bool = False) -> int:
+            as_json: bool = False, views: str = "log_mel") -> int:
     from .render.run import render_shards
 
     result = render_shards(manifest, output, recipe, storage, jobs=jobs, roots=roots, backend=backend,
-                           scheduler=scheduler, progress=progress, retry_failed=retry_failed)
+                           scheduler=scheduler, progress=progress, retry_failed=retry_failed, views=views)
     out = sys.stderr if as_json else sys.stdout
     print(f"{result.samples} clips in {result.shards} shards in {result.folder} "
           f"({result.rendered} rendered now, {result.skipped} already complete)", file=out)
@@ -345,17 +350,21 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
             print(f"  {item['sample_id']} ({item['path']}): {item['reason']}", file=out)
         if len(result.failed) > 10:
             print(f"  ... and {len(result.failed) - 10} more", file=out)
+    for view, failed in result.view_failed.items():  # clips in the log-mel shards an added view could not compute
+        print(f"{len(failed)} clips have no {view} (listed in its entry of {result.folder / INDEX_FILE}; readers of "
+              f"{view} skip them), e.g. {failed[0]['sample_id']} ({failed[0]['path']}): {failed[0]['reason']}", file=out)
     if as_json:
         _print_json({"ok": not result.failed, "folder": str(result.folder), "shards": result.shards, "rendered": result.rendered,
-                     "skipped": result.skipped, "samples": result.samples, "failed": result.failed})
-    return 1 if result.failed else 0
+                     "skipped": result.skipped, "samples": result.samples, "failed": result.failed,
+                     "views": result.views, "view_failed": result.view_failed})
+    return 1 if result.failed or result.view_failed else 0
 
 
 def _run_render(args: argparse.Namespace) -> int:
     return _render(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
                    from_options(StorageConfig, args), args.jobs, _pairs(args.root, "--root"),
                    args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed,
-                   as_json=args.json)
+                   as_json=args.json, views=args.views)
 
 
 def _run_report(args: argparse.Namespace) -> int:

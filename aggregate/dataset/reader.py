@@ -12,6 +12,7 @@ several processes: the fast path for training. docs/reading.md shows each framew
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,26 +23,43 @@ from ..shards.reading import ShardsFolder
 from ..vocabulary import CLIP_COLUMNS, SPLITS
 from .blocks import ROWS_PER_BLOCK, Block, as_float32
 from .streaming import ReaderPool, stream_batches
+from .views import ViewRows, view_batches
 
 
 class ShardDataset:
     """The samples of one split (or all, ``split=None``) of a shards folder.
 
-    ``ds[i]`` is a dict: ``features`` float32 (n_mels, n_frames) = (200, 278); ``labels`` float32 (7,)
-    multi-hot in ``ds.emotions`` order; ``vote_fractions`` float32 (7,); ``sample_id``, ``speaker``,
-    ``corpus`` strings. The split is the one written into the shards (the manifest's split column);
-    ``sample_ids`` selects any other subset, in the folder's order.
+    ``ds[i]`` is a dict: each requested view under its name (``views``, default log_mel alone), the
+    log-mel also as ``features``: float32 (n_mels, n_frames) = (200, 278); ``waveform`` float32 (n,)
+    at 16 kHz; ``labels`` float32 (7,) multi-hot in ``ds.emotions`` order; ``vote_fractions`` float32
+    (7,); ``sample_id``, ``speaker``, ``corpus`` strings. The split is the one written into the shards
+    (the manifest's split column); ``sample_ids`` selects any other subset, in the folder's order.
+    A folder lacking a requested view is refused; a clip that a requested view could not compute
+    (listed in its ``failed``) is left out, and counted in ``ds.skipped``.
     Every shard's checksum is checked once when the dataset is made (``check=False`` skips it).
     """
 
     def __init__(self, folder: ShardsFolder | Path | str, split: str | None = "train", sample_ids=None,
-                 check: bool = True):
+                 check: bool = True, views=("log_mel",)):
         if split is not None and split not in SPLITS:
             raise InputError(f"split must be one of {', '.join(SPLITS)} or None, got {split!r}")
         self.folder = folder if isinstance(folder, ShardsFolder) else ShardsFolder.open(folder, check=check)
+        self.views = (views,) if isinstance(views, str) else tuple(views)
+        if not self.views:
+            raise InputError("views must name at least one view, e.g. ('log_mel',)")
+        self.folder.require_views(self.views)
         self.split = split
         self.emotions = self.folder.emotions
+        self.view_rows = ViewRows(self.folder, [v for v in self.views if v != "log_mel"])
+        lacking = self.view_rows.lacking()
         wanted = None if sample_ids is None else set(sample_ids)
+        if lacking:
+            wanted = (set(self.folder.places) if wanted is None else wanted) - lacking
+        self.skipped = len(lacking)
+        if lacking:
+            warnings.warn(f"{len(lacking)} clips of {self.folder.path} are left out: a view of "
+                          f"{', '.join(self.views)} could not be computed for them (see its 'failed' in the index)",
+                          stacklevel=2)
         places, columns = [], {k: [] for k in (*CLIP_COLUMNS, "labels", "vote_fractions")}
         for shard in self.folder.shard_names:
             table = self.folder.columns(shard)
@@ -73,11 +91,15 @@ class ShardDataset:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} samples")
         shard, row = self.places[i]
-        features = self._features(shard)[row]
-        self.folder.check_features(shard, features)
-        return {"features": as_float32(features), "labels": self.labels[i].astype(np.float32),
-                "vote_fractions": self.vote_fractions[i], "sample_id": self.sample_ids[i],
-                "speaker": self.speakers[i], "corpus": self.corpora[i]}
+        item = {"labels": self.labels[i].astype(np.float32), "vote_fractions": self.vote_fractions[i],
+                "sample_id": self.sample_ids[i], "speaker": self.speakers[i], "corpus": self.corpora[i]}
+        if "log_mel" in self.views:
+            features = self._features(shard)[row]
+            self.folder.check_features(shard, features)
+            item["features"] = item["log_mel"] = as_float32(features)
+        for view, values in self.view_rows.read([(shard, row)]).items():
+            item[view] = values[0]
+        return item
 
     def blocks(self, rows_per_block: int = ROWS_PER_BLOCK) -> list[Block]:
         """The dataset as contiguous blocks of at most ``rows_per_block`` shard rows, in order."""
@@ -113,14 +135,19 @@ class ShardDataset:
         return labels
 
     def batches(self, batch_size: int = 64, shuffle: bool = False, seed: int = 0, workers: int = 1):
-        """Yield dicts of ``features`` (float32, (n, n_mels, n_frames)), ``labels``, ``index`` per batch.
+        """Yield dicts of ``features`` (float32, (n, n_mels, n_frames)), ``labels``, ``index`` per batch, and
+        each other requested view under its name (a variable-length one zero-padded to the batch's longest,
+        with ``<view>_length``; ``views.py``).
 
         Reads whole blocks (``shuffle``: blocks in a seeded random order, then samples within a pool
         of blocks); ``workers > 1`` reads blocks in that many processes in parallel (started on first
         use, kept until ``close()``). The same seed gives the same batches whatever ``workers`` is.
         """
 
-        yield from stream_batches(self, batch_size, shuffle, seed, workers)
+        if self.views == ("log_mel",):
+            yield from stream_batches(self, batch_size, shuffle, seed, workers)
+            return
+        yield from view_batches(self, batch_size, shuffle, seed, workers)
 
     def __del__(self) -> None:
         try:
@@ -157,6 +184,7 @@ class ShardDataset:
 
     def close(self) -> None:
         self.close_pool()
+        self.view_rows.close()
         for handle in self._handles.values():
             handle.close()
         self._handles, self._datasets = {}, {}

@@ -44,6 +44,8 @@ class RenderResult:
     skipped: int  # shards already complete from an earlier run
     samples: int
     failed: list[dict] = field(default_factory=list)
+    views: list[str] = field(default_factory=lambda: ["log_mel"])  # the folder's views
+    view_failed: dict[str, list[dict]] = field(default_factory=dict)  # view -> clips only it lacks
 
 
 def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: FeatureConfig = FeatureConfig(),
@@ -128,8 +130,9 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
             folder.write_index(plan, len(shards))
         finally:
             folder.release()
-    return RenderResult(folder.path, len(shards), len(todo), len(shards) - len(todo),
-                        len(folder.places), folder.failed)
+    return RenderResult(folder.path, len(shards), len(todo), len(shards) - len(todo), len(folder.places),
+                        folder.failed, list(folder.views),
+                        {name: entry["failed"] for name, entry in folder.views.items() if entry.get("failed")})
 
 
 def _views(views) -> tuple:

@@ -52,6 +52,10 @@ def verify_shards(path: Path | str, progress: bool = True) -> VerifyReport:
                 problems += _compare_with_manifest(folder, shard["name"], manifest)
             bar.update(shard["samples"])
 
+    for view, entry in folder.views.items():
+        if view != "log_mel":
+            problems += _verify_view(folder, view, entry)
+
     failed_ids = [f.get("sample_id") for f in folder.failed]
     if manifest is not None:
         expected = set(manifest["sample_id"])
@@ -130,4 +134,57 @@ def _verify_shard(folder: ShardsFolder, shard: dict, recipe, storage, seen: dict
         seen[sample_id] = name
         if folder.places.get(sample_id) != [name, row]:
             problems.append(f"{name}: the index places {sample_id} at {folder.places.get(sample_id)}, not at row {row}")
+    return problems
+
+
+def _verify_view(folder: ShardsFolder, view: str, entry: dict) -> list[str]:
+    """A view's shards: checksums, layout, the log-mel shard's rows in its order, values as promised,
+    its failures listed; and nothing else in its folder."""
+    import h5py
+
+    from ..views import VIEWS
+    from ..views.base import Stored
+    from . import view_h5
+
+    stored, problems = Stored.from_dict(entry["stored"]), []
+    if view in VIEWS:
+        try:
+            if VIEWS[view](VIEWS[view].config_from_dict(entry["config"])).config_hash() != entry["config_hash"]:
+                problems.append(f"index.json: the {view} view's config does not hash to its config_hash")
+        except (TypeError, ValueError) as err:
+            problems.append(f"index.json: the {view} view's config is invalid ({err})")
+    listed = {s["name"] for s in entry["shards"]}
+    for stray in sorted(p.name for p in (folder.path / view).glob("*.h5") if p.name not in listed):
+        problems.append(f"{view}/{stray}: an HDF5 file that the index does not list")
+    failed = {f.get("sample_id") for f in entry["failed"]}
+    for shard in entry["shards"]:
+        name, path = f"{view}/{shard['name']}", folder.view_shard_path(view, shard["name"])
+        if not path.is_file():
+            problems.append(f"{name}: listed in the index but missing; run render again")
+            continue
+        if path.stat().st_size != shard["bytes"] or sha256_of(path) != shard["sha256"]:
+            problems.append(f"{name}: checksum differs from the index: the file changed or is corrupt")
+        sidecar = path.with_name(path.name + CHECKSUM_SUFFIX)
+        if not sidecar.is_file() or sidecar.read_text().strip() != shard["sha256"]:
+            problems.append(f"{name + CHECKSUM_SUFFIX}: missing or not the checksum the index records")
+        try:
+            with h5py.File(path, "r") as f:
+                view_h5.check_view_layout(f, path, view, shard["samples"], stored)
+                ids = list(f["sample_id"].asstr()[:])
+                if f.attrs.get("view_config_hash") != entry["config_hash"]:
+                    problems.append(f"{name}: computed with another {view} config than the index says")
+                base = [s for s, place in folder.places.items() if place[0] == shard["name"]]
+                if sorted(base, key=lambda s: folder.places[s][1]) != ids:
+                    problems.append(f"{name}: its rows are not those of the log-mel {shard['name']}")
+                present = view_h5.read_present(f)
+                absent = {ids[r] for r in range(len(ids)) if not present[r]}
+                if absent != {i for i in ids if i in failed}:
+                    problems.append(f"{name}: rows without a value are not those its failed list names")
+                for start in range(0, len(ids), 64):  # block by block: memory stays small
+                    rows = range(start, min(start + 64, len(ids)))
+                    view_h5.check_view_values(view_h5.read_rows(f, view, rows), present[start:rows.stop], stored, name)
+        except h5.ShardLayoutError as err:
+            problems.append(f"{name}: {str(err).removeprefix(f'{path}: ')}")
+        except (OSError, KeyError, ValueError) as err:
+            problems.append(f"{name}: cannot be read as a {view} shard ({err})")
     return problems
