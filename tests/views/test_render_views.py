@@ -1,0 +1,162 @@
+"""Rendering views: log_mel unchanged, the waveform beside it, a view added later renders alone and
+leaves what is there byte-identical, failures of an added view are reported, readers and verify see views."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+from aggregate.dataset import ShardDataset
+from aggregate.errors import InputError
+from aggregate.manifest.format import read_manifest
+from aggregate.recipe import FeatureConfig, render_clip
+from aggregate.render.run import render_shards
+from aggregate.shards.storage import StorageConfig
+from aggregate.shards.verify import verify_shards
+from aggregate.views import View
+from aggregate.views.waveform import Waveform
+
+EIGHT = StorageConfig(shard_size=8)
+
+
+@pytest.fixture(scope="module")
+def both(small_manifest, tmp_path_factory):
+    """The small manifest rendered with log_mel and waveform at once."""
+    out = tmp_path_factory.mktemp("views") / "shards"
+    render_shards(small_manifest, out, jobs=2, storage=EIGHT, progress=False, views="log_mel,waveform")
+    return out
+
+
+def shard_bytes(folder, pattern="shard-*.h5*"):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob(pattern))}
+
+
+def test_log_mel_beside_other_views_is_todays_features_and_hash(both, reference, small_manifest):
+    # reference: the same manifest rendered with the default (log_mel only), as before views existed
+    assert shard_bytes(both, "shard-*.h5").keys() >= {"shard-00000.h5", "waveform/shard-00000.h5"}
+    for shard in sorted(reference.glob("shard-*.h5")):
+        with h5py.File(shard) as a, h5py.File(both / shard.name) as b:
+            assert np.array_equal(a["features"][:].view(np.uint16), b["features"][:].view(np.uint16))
+            assert a.attrs["feature_config_hash"] == b.attrs["feature_config_hash"] == FeatureConfig().hash()
+    index = json.loads((both / "index.json").read_text())
+    assert index["feature_config_hash"] == index["views"]["log_mel"]["config_hash"] == FeatureConfig().hash()
+    # and the values are the recipe's, straight from the clip
+    clips = read_manifest(small_manifest)
+    row = clips.clips.iloc[0]
+    path = f"{clips.meta['roots'][row['corpus']]}/{row['path']}"
+    with h5py.File(both / "shard-00000.h5") as f:
+        assert np.array_equal(f["features"][0], render_clip(path, row["corpus"], FeatureConfig()).astype(np.float16))
+
+
+def test_the_waveform_is_the_whole_clip_at_16k_read_by_h5py_and_the_dataset(both, small_manifest):
+    import soundfile as sf
+
+    manifest = read_manifest(small_manifest)
+    with h5py.File(both / "waveform" / "shard-00001.h5") as f:
+        ids = list(f["sample_id"].asstr()[:])
+        lengths, first = f["waveform_length"][:], f["waveform"][0]
+        assert f["waveform"].shape == (8,) and first.dtype == np.float32 and len(first) == lengths[0]
+        with h5py.File(both / "shard-00001.h5") as base:
+            assert ids == list(base["sample_id"].asstr()[:])
+            assert np.array_equal(f["labels"][:], base["labels"][:])
+    row = manifest.clips.set_index("sample_id").loc[ids[0]]
+    info = sf.info(f"{manifest.meta['roots'][row['corpus']]}/{row['path']}")
+    assert abs(lengths[0] - info.frames * 16000 / info.samplerate) <= 1  # the whole clip, not 4.5 s
+    ds = ShardDataset(both, None, views=("log_mel", "waveform"))
+    item = ds[ds.sample_ids.tolist().index(ids[0])]
+    assert np.array_equal(item["waveform"], first) and item["log_mel"].shape == (200, 278)
+    batch = next(ds.batches(5, shuffle=True, seed=3))
+    assert batch["waveform"].shape == (5, batch["waveform_length"].max())
+    for row, index in enumerate(batch["index"]):
+        n = batch["waveform_length"][row]
+        assert np.array_equal(batch["waveform"][row, :n], ds[int(index)]["waveform"])
+        assert not batch["waveform"][row, n:].any()  # padded with zeros
+    assert verify_shards(both, progress=False).problems == []
+
+
+def test_adding_a_view_renders_only_it_and_leaves_the_folder_byte_identical(both, reference, small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    shutil.copytree(reference, out)
+    before = shard_bytes(out)
+    result = render_shards(small_manifest, out, jobs=2, storage=EIGHT, progress=False, views="waveform")
+    assert result.rendered == 0 and result.skipped == 5 and result.views == ["log_mel", "waveform"]
+    after = shard_bytes(out)
+    assert {k: after[k] for k in before} == before  # log_mel's shards and checksums untouched
+    assert {k: v for k, v in after.items() if k.startswith("waveform/")} == \
+        {k: v for k, v in shard_bytes(both).items() if k.startswith("waveform/")}  # as if rendered at once
+    assert verify_shards(out, progress=False).problems == []
+    # interrupted half-way: a view shard lost is rendered again, the rest kept
+    (out / "waveform" / "shard-00002.h5").unlink()
+    kept = (out / "waveform" / "shard-00003.h5").stat().st_mtime_ns
+    again = render_shards(small_manifest, out, jobs=1, storage=EIGHT, progress=False)
+    assert again.views == ["log_mel", "waveform"]  # a plain render resumes the planned view too
+    assert (out / "waveform" / "shard-00003.h5").stat().st_mtime_ns == kept
+    assert shard_bytes(out) == after
+
+
+def test_a_clip_failing_only_an_added_view_is_reported_and_skipped_by_readers(reference, small_manifest, tmp_path):
+    manifest = read_manifest(small_manifest)
+    tess = manifest.clips[manifest.clips["corpus"] == "tess"]
+    copy = tmp_path / "tess"
+    shutil.copytree(manifest.meta["roots"]["tess"], copy)
+    (copy / tess["path"].iloc[0]).write_bytes(b"RIFF changed after the manifest was built")
+    out = tmp_path / "shards"
+    shutil.copytree(reference, out)
+    result = render_shards(small_manifest, out, jobs=2, storage=EIGHT, progress=False, views="waveform",
+                           roots={"tess": str(copy)})
+    lost = tess["sample_id"].iloc[0]
+    assert result.failed == [] and [f["sample_id"] for f in result.view_failed["waveform"]] == [lost]
+    assert "changed since the manifest" in result.view_failed["waveform"][0]["reason"]
+    assert verify_shards(out, progress=False).problems == []
+    with pytest.warns(UserWarning, match="1 clips .* left out"):
+        ds = ShardDataset(out, None, views=("log_mel", "waveform"))
+    assert ds.skipped == 1 and lost not in set(ds.sample_ids) and len(ds) == 39
+    assert len(ShardDataset(out, None)) == 40  # log_mel alone: every clip
+
+
+def test_verify_names_a_changed_view_shard_and_readers_refuse_it(both, tmp_path):
+    out = tmp_path / "shards"
+    shutil.copytree(both, out)
+    shard = out / "waveform" / "shard-00000.h5"
+    with h5py.File(shard, "r+") as f:
+        f["waveform"][0] = np.full(5, 7.0, np.float32)  # forged in place
+    problems = verify_shards(out, progress=False).problems
+    assert any("waveform/shard-00000.h5: checksum differs" in p for p in problems)
+    with pytest.raises(InputError, match="does not match its checksum"):
+        ShardDataset(out, None, views=("waveform",))
+
+
+def test_a_reader_refuses_a_folder_without_a_view_in_one_line(reference):
+    with pytest.raises(InputError) as caught:
+        ShardDataset(reference, None, views=("log_mel", "waveform"))
+    assert "has no waveform view" in str(caught.value) and "--views waveform" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_view_needing_a_missing_package_is_refused_before_anything_is_written(small_manifest, tmp_path):
+    class Needy(Waveform):
+        name = "needy"
+        needs = ("no_such_module_for_views_test",)
+        install = "emotion-aggregate[needy]"
+
+    with pytest.raises(InputError, match=r"view 'needy' needs the package no_such_module_for_views_test: "
+                                         r"pip install 'emotion-aggregate\[needy\]'"):
+        render_shards(small_manifest, tmp_path / "out", storage=EIGHT, progress=False, views=("log_mel", Needy()))
+    assert not (tmp_path / "out").exists()
+    assert issubclass(Needy, View)
+
+
+@pytest.mark.slow
+def test_the_render_command_takes_views_and_refuses_an_unknown_one(small_manifest, tmp_path):
+    from helpers import cli, one_error_line
+
+    one_error_line(cli("render", str(small_manifest), "-o", str(tmp_path / "x"), "--views", "log_mel,mfcc", "-q"),
+                   "unknown view 'mfcc'", "known views: log_mel, waveform")
+    result = cli("render", str(small_manifest), "-o", str(tmp_path / "s"), "--views", "waveform", "--shard-size", "16",
+                 "-q", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+    assert sorted(json.loads((tmp_path / "s" / "index.json").read_text())["views"]) == ["log_mel", "waveform"]
+    assert cli("verify", str(tmp_path / "s"), "-q").returncode == 0
