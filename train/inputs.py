@@ -91,5 +91,6 @@ def open_inputs(options: TrainOptions) -> tuple[ShardsFolder, pd.DataFrame, dict
     """The shards (every checksum checked once, before use) and each clip's split: all checked before
     anything is written."""
     shards = ShardsFolder.open(options.shards, progress=True)
+    shards.require_views(model_recipe(options.model).views, f"--model {options.model}")
     clips, split_source = splits_for(shards, options)
     return shards, clips, split_source

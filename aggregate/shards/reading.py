@@ -124,11 +124,12 @@ class ShardsFolder:
                              "the folder is damaged or was edited: fetch or render it again")
         return self.shard_path(name).parent / view / name
 
-    def require_views(self, names) -> None:
-        """Refuse, in one line, a folder that lacks one of the views ``names``."""
+    def require_views(self, names, reader: str = "") -> None:
+        """Refuse, in one line, a folder that lacks one of the views ``names`` (``reader``: who needs them)."""
         missing = [name for name in names if name not in self.views]
         if missing:
-            raise InputError(f"{self.path} has no {', '.join(missing)} view (it holds {', '.join(self.views)}); "
+            who = f"{reader} reads the view {', '.join(missing)}, but " if reader else ""
+            raise InputError(f"{who}{self.path} has no {', '.join(missing)} view (it holds {', '.join(self.views)}); "
                              f"add it with `python -m aggregate render MANIFEST -o {self.path} --views "
                              f"{','.join(missing)}` (renders only what is missing)")
 

@@ -47,7 +47,8 @@ class Recipe:
     * ``mixup``: the Beta(alpha, alpha) of mixup, 0 for none;
     * ``finish(model, train_inputs, train_labels, seed, clip_weights=None)``: a step after training,
       or None (``clip_weights``: one per training clip with corpus balance, as the loss had them);
-    * ``options``: the frozen dataclass of its options (``--model-option KEY=VALUE``).
+    * ``options``: the frozen dataclass of its options (``--model-option KEY=VALUE``);
+    * ``views``: the views of the shards it reads (``aggregate.views``); shards lacking one are refused.
     """
     name: str
     builder: Callable
@@ -61,6 +62,7 @@ class Recipe:
     mixup: float = 0.0
     finish: Callable | None = None
     options: type = NoOptions
+    views: tuple[str, ...] = ("log_mel",)
 
     def build(self, input_shape, seed: int, train_inputs, **options):
         """The untrained model, with ``options`` (names of the options dataclass's fields) checked first."""

@@ -1,0 +1,23 @@
+"""A model declares the views it reads; training refuses shards that lack one, in one line."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from aggregate.errors import InputError
+
+
+def test_every_model_reads_log_mel_and_shards_without_a_models_view_are_refused(reference, tmp_path, monkeypatch):
+    from train import inputs
+    from train.models import MODELS, model_recipe
+
+    assert all(model_recipe(name).views == ("log_mel",) for name in MODELS)
+    options = inputs.TrainOptions(shards=reference, out=tmp_path / "run")
+    inputs.open_inputs(options)  # log_mel: every folder has it
+    monkeypatch.setattr(inputs, "model_recipe", lambda name: replace(model_recipe(name), views=("log_mel", "waveform")))
+    with pytest.raises(InputError) as caught:
+        inputs.open_inputs(options)
+    line = str(caught.value)
+    assert "\n" not in line and f"--model {options.model} reads the view waveform" in line
+    assert "--views waveform" in line  # and says how to add it
