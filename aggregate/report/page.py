@@ -99,9 +99,23 @@ def _facts(card: Card) -> str:
                                   f"{_value(config.get('duration_s', src.crop_s))} s at "
                                   f"{_value(config.get('sample_rate', ''))} Hz; config "
                                   f"<code>{html.escape(str(src.index.get('feature_config_hash', ''))[:12])}</code>"))
+        facts.append(("views", _views(src.shards.views)))
     facts.append(("tool version", f"manifest written by aggregate {html.escape(str(meta.get('version', '?')))}; "
                                   f"page by aggregate {html.escape(__version__)}"))
     return "\n".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+
+
+def _views(views: dict) -> str:
+    """Each view of the shards: what it stores per clip, its config's hash, the clips it lacks."""
+    parts = []
+    for name, entry in views.items():
+        stored = entry.get("stored") or {}
+        shape = "x".join("n" if n is None else str(n) for n in stored.get("shape", [])) or "?"
+        lacking = len(entry.get("failed") or [])
+        parts.append(f"<code>{html.escape(name)}</code> ({html.escape(shape)} {html.escape(str(stored.get('dtype', '')))}, "
+                     f"config <code>{html.escape(str(entry.get('config_hash', ''))[:12])}</code>"
+                     + (f", {lacking} clips without it" if lacking else "") + ")")
+    return "; ".join(parts)
 
 
 def _sources(card: Card) -> list[str]:

@@ -160,3 +160,12 @@ def test_the_render_command_takes_views_and_refuses_an_unknown_one(small_manifes
     assert result.returncode == 0, result.stderr
     assert sorted(json.loads((tmp_path / "s" / "index.json").read_text())["views"]) == ["log_mel", "waveform"]
     assert cli("verify", str(tmp_path / "s"), "-q").returncode == 0
+
+
+def test_the_data_card_lists_the_views(both, tmp_path):
+    from aggregate.report import build_report
+
+    page = build_report(both, tmp_path / "card").read_text(encoding="utf-8")
+    views = json.loads((both / "index.json").read_text())["views"]
+    assert f"<code>log_mel</code> (200x278 float16, config <code>{views['log_mel']['config_hash'][:12]}</code>)" in page
+    assert f"<code>waveform</code> (n float32, config <code>{views['waveform']['config_hash'][:12]}</code>)" in page
