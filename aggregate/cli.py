@@ -129,7 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                              "is added, rendering only it (docs/shards.md)")
     render.add_argument("--retry-failed", action="store_true",
                         help="render again the shards whose clips failed last time (e.g. a file since restored)")
-    add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md)"), StorageConfig)
+    add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md; left at the "
+                                          "defaults, an existing folder keeps its own)"), StorageConfig)
     render.add_argument("--backend", choices=["loky", "dask"], default="loky",
                         help="loky: a local process pool (default); dask: the workers of a Dask cluster, "
                              "which must all see the corpus and output folders")
@@ -361,8 +362,9 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
 
 
 def _run_render(args: argparse.Namespace) -> int:
+    storage = from_options(StorageConfig, args)
     return _render(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
-                   from_options(StorageConfig, args), args.jobs, _pairs(args.root, "--root"),
+                   None if storage == StorageConfig() else storage, args.jobs,  # None: an existing folder's _pairs(args.root, "--root"),
                    args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed,
                    as_json=args.json, views=args.views)
 

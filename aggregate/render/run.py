@@ -49,7 +49,7 @@ class RenderResult:
 
 
 def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: FeatureConfig = FeatureConfig(),
-                  storage: StorageConfig = StorageConfig(), jobs: int = 1, roots: dict[str, str] | None = None,
+                  storage: StorageConfig | None = None, jobs: int = 1, roots: dict[str, str] | None = None,
                   backend: str = "loky", scheduler: str | None = None, progress: bool = True,
                   retry_failed: bool = False, views=DEFAULT_VIEWS) -> RenderResult:
     """Render every row of the manifest into ``out_dir``; see the module docstring.
@@ -57,13 +57,15 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     ``retry_failed``: render again the shards holding clips that failed last time (a file since restored).
     ``views``: view names (``"log_mel,waveform"``) or View instances. log_mel, with ``recipe`` as its
     config, is always rendered: its shards decide the rows every other view follows. A view the folder
-    lacks is added to it, rendering only that view's shards.
+    lacks is added to it, rendering only that view's shards. ``storage`` None: an existing folder's, or
+    the default for a new one.
     """
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
     # The views an earlier render of this folder planned are resumed too: a folder never loses a view.
-    extras = {**_planned_views(Path(out_dir)),
-              **{view.name: view for view in _views(views) if view.name != "log_mel"}}
+    planned, planned_storage = _existing_plan(Path(out_dir))
+    storage = storage or planned_storage or StorageConfig()
+    extras = {**planned, **{view.name: view for view in _views(views) if view.name != "log_mel"}}
     check_installed(extras.values())  # before anything starts: one line saying what to install
     stored = {"log_mel": LogMel(recipe).stored(storage), **{n: v.stored(storage) for n, v in extras.items()}}
     # The workers start first, before this process starts any thread (pool.py) and before it
@@ -143,24 +145,27 @@ def _views(views) -> tuple:
     return tuple(parse_views(names)) + tuple(v for v in views if not isinstance(v, str))
 
 
-def _planned_views(out: Path) -> dict:
-    """The views (other than log_mel) that ``out``'s plan lists, with their configs; none for a new folder.
-    Read before the folder is claimed (which checks the plan again, under its lock)."""
+def _existing_plan(out: Path) -> tuple[dict, StorageConfig | None]:
+    """The views (other than log_mel) that ``out``'s plan lists, with their configs, and its storage; none
+    for a new folder. Read before the folder is claimed (which checks the plan again, under its lock)."""
     import json
 
     from ..views import VIEWS
     from ..vocabulary import PLAN_FILE
 
     try:
-        planned = json.loads((out / PLAN_FILE).read_text()).get("views", {})
-        return {name: VIEWS[name](VIEWS[name].config_from_dict(entry["config"])) for name, entry in planned.items()}
-    except FileNotFoundError:
-        return {}
-    except KeyError as err:
-        raise InputError(f"{out / PLAN_FILE} plans the view {err} that this version does not know; "
-                         "render with the version that started the folder, or into a new folder") from None
-    except (OSError, ValueError, TypeError, AttributeError) as err:
-        raise InputError(f"{out / PLAN_FILE} is not a render plan ({err}); render into a new folder") from None
+        plan = json.loads((out / PLAN_FILE).read_text())
+        unknown = sorted(set(plan.get("views", {})) - set(VIEWS))
+        if unknown:
+            raise InputError(f"{out / PLAN_FILE} plans the view {unknown[0]} that this version does not know; "
+                             "render with the version that started the folder, or into a new folder")
+        views = {name: VIEWS[name](VIEWS[name].config_from_dict(entry["config"]))
+                 for name, entry in plan.get("views", {}).items()}
+        return views, StorageConfig.from_dict(plan["storage"])
+    except (FileNotFoundError, NotADirectoryError):
+        return {}, None
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise InputError(f"{out / PLAN_FILE} is not a render plan ({err!r}); render into a new folder") from None
 
 
 def _added_views(folder, complete: list[int], extras: dict) -> dict[int, tuple[list[str], tuple[str, ...]]]:
