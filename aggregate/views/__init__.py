@@ -13,13 +13,14 @@ import importlib.util
 from ..errors import InputError
 from .base import DecodedClip, Stored, View
 from .log_mel import LogMel
+from .embedding import Embedding
 from .opensmile import Compare, Egemaps
 from .waveform import Waveform
 
 __all__ = ["DEFAULT_VIEWS", "VIEWS", "DecodedClip", "Stored", "View", "check_installed", "parse_views"]
 
 # One line per view module; the registry's order is the order help texts list them in.
-VIEWS: dict[str, type[View]] = {view.name: view for view in (LogMel, Waveform, Egemaps, Compare)}
+VIEWS: dict[str, type[View]] = {view.name: view for view in (LogMel, Waveform, Egemaps, Compare, Embedding)}
 
 DEFAULT_VIEWS = ("log_mel",)
 

@@ -79,3 +79,28 @@ def test_a_clip_too_short_for_functionals_is_that_clips_failure(tmp_path):
     clip = DecodedClip(path, "ravdess", FeatureConfig(), expected_of(path), max_duration=40.0)
     with pytest.raises(DecodeError, match="too short"):
         VIEWS["compare"]().compute(clip)
+
+
+@pytest.mark.slow
+def test_rendered_beside_log_mel_read_back_and_verified(small_manifest, tmp_path):
+    """Through the real render (2 workers): each clip's stored functionals are the view's value of it."""
+    from aggregate.dataset import ShardDataset
+    from aggregate.manifest.format import read_manifest
+    from aggregate.render.run import render_shards
+    from aggregate.shards.verify import verify_shards
+
+    out = tmp_path / "shards"
+    render_shards(small_manifest, out, jobs=2, storage=StorageConfig(shard_size=8), progress=False,
+                  views="log_mel,egemaps")
+    manifest = read_manifest(small_manifest)
+    clips = manifest.clips.set_index("sample_id")
+    ds = ShardDataset(out, None, views=("log_mel", "egemaps"))
+    assert len(ds) == len(clips)
+    for index in (0, len(ds) - 1):
+        sample_id = ds.sample_ids[index]
+        row = clips.loc[sample_id]
+        path = manifest.meta["roots"][row["corpus"]] + "/" + row["path"]
+        clip = DecodedClip(path, row["corpus"], FeatureConfig(), (int(row["file_bytes"]), row["file_sha256"]),
+                           max_duration=manifest.meta["policy"]["max_duration"])
+        assert np.array_equal(ds[index]["egemaps"], VIEWS["egemaps"]().compute(clip))
+    assert verify_shards(out, progress=False).problems == []
