@@ -169,3 +169,26 @@ def test_the_data_card_lists_the_views(both, tmp_path):
     views = json.loads((both / "index.json").read_text())["views"]
     assert f"<code>log_mel</code> (200x278 float16, config <code>{views['log_mel']['config_hash'][:12]}</code>)" in page
     assert f"<code>waveform</code> (n float32, config <code>{views['waveform']['config_hash'][:12]}</code>)" in page
+
+
+def test_a_folder_from_before_views_is_one_with_log_mel_and_takes_a_view(reference, small_manifest, tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(reference, out)
+    index = json.loads((out / "index.json").read_text())
+    del index["views"]  # as the previous version wrote it
+    (out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True))
+    ds = ShardDataset(out, None)
+    assert list(ds.folder.views) == ["log_mel"] and len(ds) == 40
+    assert verify_shards(out, progress=False).problems == []
+    render_shards(small_manifest, out, jobs=1, progress=False, views="waveform")  # its storage is kept
+    assert len(ShardDataset(out, None, views=("waveform",))) == 40
+    assert verify_shards(out, progress=False).problems == []
+
+
+def test_a_view_with_another_config_than_the_folders_is_refused(both, small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    shutil.copytree(both, out)
+    other = Waveform(Waveform.config_type(sample_rate=8000))
+    with pytest.raises(InputError, match="holds the view waveform with another config; render into a new folder"):
+        render_shards(small_manifest, out, progress=False, views=("log_mel", other))
+    assert shard_bytes(out) == shard_bytes(both)
