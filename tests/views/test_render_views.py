@@ -192,3 +192,14 @@ def test_a_view_with_another_config_than_the_folders_is_refused(both, small_mani
     with pytest.raises(InputError, match="holds the view waveform with another config; render into a new folder"):
         render_shards(small_manifest, out, progress=False, views=("log_mel", other))
     assert shard_bytes(out) == shard_bytes(both)
+
+
+def test_a_view_shard_has_what_hugging_faces_hdf5_builder_needs(both):
+    # The builder makes one row per entry of every dataset in the file and refuses a file whose datasets
+    # differ in length; a variable-length dataset becomes a list column (checked with datasets 5.2.0).
+    with h5py.File(both / "waveform" / "shard-00000.h5") as f:
+        found = {}
+        f.visititems(lambda name, obj: found.__setitem__(name, obj.shape[0]) if isinstance(obj, h5py.Dataset) else None)
+        assert set(found) >= {"waveform", "waveform_length", "present", "labels", "split", "sample_id", "emotion/anger"}
+        assert set(found.values()) == {8}
+        assert h5py.check_vlen_dtype(f["waveform"].dtype) == np.dtype(np.float32)
