@@ -363,8 +363,9 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
 
 def _run_render(args: argparse.Namespace) -> int:
     storage = from_options(StorageConfig, args)
+    storage = None if storage == StorageConfig() else storage  # None: an existing folder's, or the default
     return _render(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
-                   None if storage == StorageConfig() else storage, args.jobs,  # None: an existing folder's _pairs(args.root, "--root"),
+                   storage, args.jobs, _pairs(args.root, "--root"),
                    args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed,
                    as_json=args.json, views=args.views)
 

@@ -108,7 +108,19 @@ def _check_plan(folder: ShardsFolder) -> list[str]:
         return [f"{PLAN_FILE}: {err}"]
     expected = make_plan(folder.recipe, folder.storage, folder.index["manifest"]["source_sha256"])
     differs = sorted(k for k in expected if plan.get(k) != expected[k])
-    return [f"{PLAN_FILE}: differs from the index in {', '.join(differs)}: it was edited"] if differs else []
+    views = {name: entry["config_hash"] for name, entry in folder.views.items() if name != "log_mel"}
+    planned = plan.get("views", {})
+    planned = {n: v.get("config_hash") if isinstance(v, dict) else None
+               for n, v in (planned.items() if isinstance(planned, dict) else [("?", None)])}
+    problems = []
+    if set(planned) > set(views) and all(planned[n] == views[n] for n in views):
+        problems.append(f"{PLAN_FILE}: plans the view {', '.join(sorted(set(planned) - set(views)))} that the index "
+                        "lacks: a render adding it was stopped; run it again to finish")
+    elif planned != views:
+        differs.append("views")
+    if differs:
+        problems.append(f"{PLAN_FILE}: differs from the index in {', '.join(differs)}: it was edited")
+    return problems
 
 
 def _verify_shard(folder: ShardsFolder, shard: dict, recipe, storage, seen: dict) -> list[str]:

@@ -49,7 +49,8 @@ def test_render_and_verify_json(small_manifest, tmp_path):
     assert result.returncode == 0, result.stderr
     n = len(read_manifest(small_manifest).clips)
     assert json.loads(result.stdout) == {"ok": True, "folder": str(shards), "shards": -(-n // 16), "rendered": -(-n // 16),
-                                         "skipped": 0, "samples": n, "failed": []}
+                                         "skipped": 0, "samples": n, "failed": [], "views": ["log_mel"],
+                                         "view_failed": {}}
     assert "\r" not in result.stderr
 
     verified = run_cli("verify", str(shards), "--json")

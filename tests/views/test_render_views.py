@@ -154,7 +154,7 @@ def test_the_render_command_takes_views_and_refuses_an_unknown_one(small_manifes
     from helpers import cli, one_error_line
 
     one_error_line(cli("render", str(small_manifest), "-o", str(tmp_path / "x"), "--views", "log_mel,mfcc", "-q"),
-                   "unknown view 'mfcc'", "known views: log_mel, waveform")
+                   "unknown view 'mfcc'", "known views: log_mel, waveform")  # and those installed beside
     result = cli("render", str(small_manifest), "-o", str(tmp_path / "s"), "--views", "waveform", "--shard-size", "16",
                  "-q", "--jobs", "1")
     assert result.returncode == 0, result.stderr
@@ -169,3 +169,37 @@ def test_the_data_card_lists_the_views(both, tmp_path):
     views = json.loads((both / "index.json").read_text())["views"]
     assert f"<code>log_mel</code> (200x278 float16, config <code>{views['log_mel']['config_hash'][:12]}</code>)" in page
     assert f"<code>waveform</code> (n float32, config <code>{views['waveform']['config_hash'][:12]}</code>)" in page
+
+
+def test_a_folder_from_before_views_is_one_with_log_mel_and_takes_a_view(reference, small_manifest, tmp_path):
+    out = tmp_path / "old"
+    shutil.copytree(reference, out)
+    index = json.loads((out / "index.json").read_text())
+    del index["views"]  # as the previous version wrote it
+    (out / "index.json").write_text(json.dumps(index, indent=1, sort_keys=True))
+    ds = ShardDataset(out, None)
+    assert list(ds.folder.views) == ["log_mel"] and len(ds) == 40
+    assert verify_shards(out, progress=False).problems == []
+    render_shards(small_manifest, out, jobs=1, progress=False, views="waveform")  # its storage is kept
+    assert len(ShardDataset(out, None, views=("waveform",))) == 40
+    assert verify_shards(out, progress=False).problems == []
+
+
+def test_a_view_with_another_config_than_the_folders_is_refused(both, small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    shutil.copytree(both, out)
+    other = Waveform(Waveform.config_type(sample_rate=8000))
+    with pytest.raises(InputError, match="holds the view waveform with another config; render into a new folder"):
+        render_shards(small_manifest, out, progress=False, views=("log_mel", other))
+    assert shard_bytes(out) == shard_bytes(both)
+
+
+def test_a_view_shard_has_what_hugging_faces_hdf5_builder_needs(both):
+    # The builder makes one row per entry of every dataset in the file and refuses a file whose datasets
+    # differ in length; a variable-length dataset becomes a list column (checked with datasets 5.2.0).
+    with h5py.File(both / "waveform" / "shard-00000.h5") as f:
+        found = {}
+        f.visititems(lambda name, obj: found.__setitem__(name, obj.shape[0]) if isinstance(obj, h5py.Dataset) else None)
+        assert set(found) >= {"waveform", "waveform_length", "present", "labels", "split", "sample_id", "emotion/anger"}
+        assert set(found.values()) == {8}
+        assert h5py.check_vlen_dtype(f["waveform"].dtype) == np.dtype(np.float32)

@@ -21,7 +21,7 @@ def expected_of(path):
 
 def test_parse_views_keeps_the_order_and_refuses_unknown_or_repeated_names():
     assert [v.name for v in parse_views("waveform, log_mel")] == ["waveform", "log_mel"]
-    with pytest.raises(InputError, match="unknown view 'mfcc'; known views: log_mel, waveform"):
+    with pytest.raises(InputError, match=f"unknown view 'mfcc'; known views: {', '.join(VIEWS)}$"):
         parse_views("log_mel,mfcc")
     with pytest.raises(InputError, match="named twice"):
         parse_views("log_mel,log_mel")
