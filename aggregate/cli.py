@@ -127,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
                              "rows every view follows), waveform (16 kHz, whole clip), and the optional "
                              "egemaps, compare, embedding where installed. A view missing from an existing folder "
                              "is added, rendering only it (docs/shards.md)")
+    render.add_argument("--view-option", action="append", default=[], metavar="VIEW.FIELD=VALUE",
+                        help="set one field of a view's config, e.g. waveform.sample_rate=8000 or "
+                             "embedding.model_dir=DIR (repeatable; the fields: docs/shards.md)")
     render.add_argument("--retry-failed", action="store_true",
                         help="render again the shards whose clips failed last time (e.g. a file since restored)")
     add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md; left at the "
@@ -361,13 +364,28 @@ def _render(manifest: Path, output: Path, recipe, storage: StorageConfig, jobs: 
     return 1 if result.failed or result.view_failed else 0
 
 
+def _views(names: str, pairs: list[str]) -> tuple:
+    """--views and --view-option VIEW.FIELD=VALUE: the views to render, each with its config."""
+    from .views import parse_views
+
+    options: dict[str, dict[str, str]] = {}
+    for key, value in _pairs(pairs, "--view-option").items():
+        view, dot, field = key.partition(".")
+        if not (dot and view and field):
+            raise InputError(f"--view-option {key}={value}: write VIEW.FIELD=VALUE, e.g. waveform.sample_rate=8000")
+        if view == "log_mel":
+            raise InputError(f"--view-option {key}: the log-mel's config is the feature recipe: use --feature {field}=VALUE")
+        options.setdefault(view, {})[field] = value
+    return parse_views(names, options)
+
+
 def _run_render(args: argparse.Namespace) -> int:
     storage = from_options(StorageConfig, args)
     storage = None if storage == StorageConfig() else storage  # None: an existing folder's, or the default
     return _render(args.manifest, args.output, _feature_config(_pairs(args.feature, "--feature")),
                    storage, args.jobs, _pairs(args.root, "--root"),
                    args.backend, args.scheduler, progress=not args.quiet, retry_failed=args.retry_failed,
-                   as_json=args.json, views=args.views)
+                   as_json=args.json, views=_views(args.views, args.view_option))
 
 
 def _run_report(args: argparse.Namespace) -> int:

@@ -63,9 +63,10 @@ def render_shards(manifest_path: Path | str, out_dir: Path | str, recipe: Featur
     if jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {jobs}")
     # The views an earlier render of this folder planned are resumed too: a folder never loses a view.
-    planned, planned_storage = _existing_plan(Path(out_dir))
+    asked = {view.name: view for view in _views(views) if view.name != "log_mel"}
+    planned, planned_storage = _existing_plan(Path(out_dir), skip=set(asked))
     storage = storage or planned_storage or StorageConfig()
-    extras = {**planned, **{view.name: view for view in _views(views) if view.name != "log_mel"}}
+    extras = {**planned, **asked}
     check_installed(extras.values())  # before anything starts: one line saying what to install
     stored = {"log_mel": LogMel(recipe).stored(storage), **{n: v.stored(storage) for n, v in extras.items()}}
     # The workers start first, before this process starts any thread (pool.py) and before it
@@ -145,9 +146,10 @@ def _views(views) -> tuple:
     return tuple(parse_views(names)) + tuple(v for v in views if not isinstance(v, str))
 
 
-def _existing_plan(out: Path) -> tuple[dict, StorageConfig | None]:
-    """The views (other than log_mel) that ``out``'s plan lists, with their configs, and its storage; none
-    for a new folder. Read before the folder is claimed (which checks the plan again, under its lock)."""
+def _existing_plan(out: Path, skip: set[str]) -> tuple[dict, StorageConfig | None]:
+    """The views (other than log_mel and those in ``skip``, asked for again) that ``out``'s plan lists, with
+    their configs, and its storage; none for a new folder. Read before the folder is claimed (which checks
+    the plan again, under its lock)."""
     import json
 
     from ..views import VIEWS
@@ -160,7 +162,7 @@ def _existing_plan(out: Path) -> tuple[dict, StorageConfig | None]:
             raise InputError(f"{out / PLAN_FILE} plans the view {unknown[0]} that this version does not know; "
                              "render with the version that started the folder, or into a new folder")
         views = {name: VIEWS[name](VIEWS[name].config_from_dict(entry["config"]))
-                 for name, entry in plan.get("views", {}).items()}
+                 for name, entry in plan.get("views", {}).items() if name not in skip}
         return views, StorageConfig.from_dict(plan["storage"])
     except (FileNotFoundError, NotADirectoryError):
         return {}, None

@@ -25,9 +25,10 @@ VIEWS: dict[str, type[View]] = {view.name: view for view in (LogMel, Waveform, E
 DEFAULT_VIEWS = ("log_mel",)
 
 
-def parse_views(text: str | tuple | list) -> tuple[View, ...]:
-    """``"log_mel,waveform"`` (or a sequence of names) -> the views, each with its default config, in
-    the order given; an unknown or repeated name is an InputError naming the known ones."""
+def parse_views(text: str | tuple | list, options: dict[str, dict[str, str]] | None = None) -> tuple[View, ...]:
+    """``"log_mel,waveform"`` (or a sequence of names) -> the views, in the order given, each with its
+    default config or the one ``options`` ({view: {field: text}}, ``--view-option``) sets; an unknown or
+    repeated name is an InputError naming the known ones."""
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else [str(n).strip() for n in text]
     if not names or any(not n for n in names):
         raise InputError(f"--views needs comma-separated view names, got {text!r}; known: {', '.join(VIEWS)}")
@@ -37,7 +38,17 @@ def parse_views(text: str | tuple | list) -> tuple[View, ...]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise InputError(f"view {', '.join(map(repr, repeated))} named twice in --views {text!r}")
-    return tuple(VIEWS[n]() for n in names)
+    options = options or {}
+    stray = sorted(set(options) - set(names))
+    if stray:
+        raise InputError(f"--view-option {stray[0]}.*: the view {stray[0]!r} is not among --views {','.join(names)}")
+    views = []
+    for name in names:
+        try:
+            views.append(VIEWS[name].from_options(options[name]) if name in options else VIEWS[name]())
+        except (TypeError, ValueError) as err:
+            raise InputError(f"--view-option {name}: {err}") from None
+    return tuple(views)
 
 
 def check_installed(views) -> None:

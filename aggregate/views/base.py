@@ -95,6 +95,29 @@ class View:
             raise ValueError(f"unknown {cls.name} config fields {unknown}: written by a newer version of this toolkit?")
         return cls.config_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
+    @classmethod
+    def from_options(cls, options: dict[str, str]) -> View:
+        """The view with its config's fields set from text (``--view-option NAME.FIELD=VALUE``), each
+        converted to the type of the field's default; a view whose config needs more than fields (a model
+        folder to hash) overrides this."""
+        known = {f.name: f for f in fields(cls.config_type)}
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"view {cls.name} has no option {unknown[0]!r} (its options: {', '.join(known)})")
+        defaults = cls.config_type()
+        values = {}
+        for name, text in options.items():
+            default = getattr(defaults, name)
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(f"view {cls.name} option {name} takes true or false, got {text!r}")
+                values[name] = text.lower() in ("true", "1", "yes")
+            elif isinstance(default, tuple):
+                values[name] = tuple(part.strip() for part in text.split(",") if part.strip())
+            else:
+                values[name] = type(default)(text) if default is not None else text
+        return cls(cls.config_type(**values))
+
     def config_hash(self) -> str:
         """sha256 hex of the canonical JSON of the view's name and config: equal configs, equal hashes."""
         text = json.dumps({"view": self.name, "config": self.config_dict()}, sort_keys=True,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pytest
@@ -98,3 +99,13 @@ def test_stored_checks_dtype_shape_and_range():
     assert Stored.from_dict(stored.to_dict()) == stored
     with pytest.raises(ValueError):
         Stored((None, None), "float32")
+
+
+def test_view_options_set_config_fields_from_text_or_are_refused_in_one_line():
+    [view] = parse_views("waveform", {"waveform": {"sample_rate": "8000"}})
+    assert view.config.sample_rate == 8000 and view.config_hash() != VIEWS["waveform"]().config_hash()
+    for options, words in (({"waveform": {"rate": "8000"}}, "has no option 'rate' (its options: sample_rate, resampler)"),
+                           ({"waveform": {"resampler": "best"}}, "resampler must be one of"),
+                           ({"log_mel": {"n_mels": "64"}}, "is not among --views waveform")):
+        with pytest.raises(InputError, match=re.escape(words) if "(" in words else words):
+            parse_views("waveform", options)
