@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import InputError
 from .base import DecodedClip, Stored, View
 
-HOW = "make it with aggregate.views.embedding.Embedding.for_folder(MODEL_DIR) (see docs/adding-a-view.md)"
+HOW = "render --views embedding --view-option embedding.model_dir=DIR (in Python: Embedding.for_folder(DIR))"
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,19 @@ class Embedding(View):
     @classmethod
     def for_folder(cls, folder: Path | str, **fields) -> Embedding:
         return cls(EmbeddingConfig.for_folder(folder, **fields))
+
+    @classmethod
+    def from_options(cls, options: dict[str, str]) -> Embedding:
+        """``--view-option embedding.model_dir=DIR`` (and ``resampler``): the model's name, hash, layers and
+        width come from the folder, never from the command line."""
+        options = dict(options)
+        folder = options.pop("model_dir", "")
+        if not folder:
+            raise InputError(f"view 'embedding' needs the folder of a local speech model in Hugging Face format: {HOW}")
+        unknown = sorted(set(options) - {"resampler"})
+        if unknown:
+            raise ValueError(f"view embedding has no option {unknown[0]!r} (its options: model_dir, resampler)")
+        return cls.for_folder(folder, **options)
 
     def config_hash(self) -> str:
         # The same model files in another folder are the same view: its path and name stay out of the hash.

@@ -100,3 +100,36 @@ def test_refusals_are_one_line(tmp_path):
     with pytest.raises(DecodeError, match="shorter than"):
         Embedding.for_folder(tmp_path / "model").compute(
             DecodedClip(path, "ravdess", FeatureConfig(), expected_of(path), 40.0))
+
+
+def test_the_command_line_gives_the_folder_and_the_view_hashes_it(tmp_path):
+    save_tiny(tmp_path / "model")
+    (view,) = parse_views("embedding", {"embedding": {"model_dir": str(tmp_path / "model")}})
+    assert view.config == Embedding.for_folder(tmp_path / "model").config
+    with pytest.raises(InputError, match="has no option 'layers'"):
+        parse_views("embedding", {"embedding": {"model_dir": str(tmp_path / "model"), "layers": "3"}})
+    with pytest.raises(InputError, match="no such folder"):
+        parse_views("embedding", {"embedding": {"model_dir": str(tmp_path / "nowhere")}})
+
+
+@pytest.mark.slow
+def test_render_command_with_a_local_model(small_manifest, tmp_path):
+    """`render --views embedding --view-option embedding.model_dir=DIR`, then the reader: each stored row is
+    the view's value of that clip."""
+    from aggregate.dataset import ShardDataset
+    from aggregate.manifest.format import read_manifest
+    from tests.helpers import cli
+
+    save_tiny(tmp_path / "model")
+    out = tmp_path / "shards"
+    result = cli("render", str(small_manifest), "-o", str(out), "--jobs", "2", "-q", "--views", "log_mel,embedding",
+                 "--view-option", f"embedding.model_dir={tmp_path / 'model'}")
+    assert result.returncode == 0, result.stderr
+    manifest = read_manifest(small_manifest)
+    clips = manifest.clips.set_index("sample_id")
+    ds = ShardDataset(out, None, views=("embedding",))
+    row = clips.loc[ds.sample_ids[0]]
+    clip = DecodedClip(manifest.meta["roots"][row["corpus"]] + "/" + row["path"], row["corpus"], FeatureConfig(),
+                       (int(row["file_bytes"]), row["file_sha256"]), manifest.meta["policy"]["max_duration"])
+    assert ds[0]["embedding"].shape == (3, 16)
+    assert np.array_equal(ds[0]["embedding"], Embedding.for_folder(tmp_path / "model").compute(clip))
