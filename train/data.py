@@ -19,23 +19,43 @@ from aggregate.vocabulary import EMOTIONS
 from aggregate.errors import InputError
 from aggregate.shards.reading import ShardsFolder
 from aggregate.dataset.streaming import read_blocks
+from aggregate.dataset.views import ViewRows
 
 SplitData = ShardDataset  # a split, as the training code sees it
 SHUFFLE_BUFFER = 1024  # samples
 
 
-def load_split(folder: ShardsFolder, sample_ids, limit: int | None = None, seed: int = 0) -> ShardDataset:
-    """The samples ``sample_ids`` of an open shards folder (``limit``: a seeded subset, for quick runs)."""
+def load_split(folder: ShardsFolder, sample_ids, limit: int | None = None, seed: int = 0,
+               views=("log_mel",)) -> ShardDataset:
+    """The samples ``sample_ids`` of an open shards folder (``limit``: a seeded subset, for quick runs);
+    ``views``: those the model reads (a clip one of them could not compute is left out, with a warning)."""
     wanted = sorted(set(sample_ids) & set(folder.places))
     if limit is not None and len(wanted) > limit:
         wanted = sorted(np.random.default_rng(seed).choice(wanted, size=limit, replace=False))
-    return ShardDataset(folder, split=None, sample_ids=wanted)
+    return ShardDataset(folder, split=None, sample_ids=wanted, views=views)
+
+
+def view_arrays(split: ShardDataset, names) -> dict[str, np.ndarray]:
+    """Each fixed-shape view of ``names`` (functionals, embeddings: kilobytes a clip) for every clip of the
+    split, float32, in the split's order: read once, kept in memory beside the streamed log-mel."""
+    rows = ViewRows(split.folder, [n for n in names if n != "log_mel"])
+    variable = [n for n, stored in rows.stored.items() if stored.variable]
+    if variable:
+        raise InputError(f"view {variable[0]} has a length per clip: a model reads it through its own pipeline")
+    try:
+        return {name: np.stack(values).astype(np.float32) if values else np.zeros((0, *rows.stored[name].shape),
+                                                                                  np.float32)
+                for name, values in rows.read(split.places).items()}
+    finally:
+        rows.close()
 
 
 def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1,
-                   sample_weights: np.ndarray | None = None):
+                   sample_weights: np.ndarray | None = None, views: dict | None = None):
     """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8[, weights (n,) float32]),
-    block by block; weights when ``sample_weights`` (one per clip of the split, in its order) are given.
+    block by block; weights when ``sample_weights`` (one per clip of the split, in its order) are given;
+    with ``views`` ({name: array, one row per clip of the split}) the features are a dict: ``log_mel``
+    and each of those views' rows.
 
     A block read by a reader process is a view of shared memory, valid until the next is asked for:
     tf.data copies it into a tensor before it asks.
@@ -43,10 +63,13 @@ def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int 
     blocks = split.blocks()
     order = np.random.default_rng(seed).permutation(len(blocks)) if shuffle_blocks else np.arange(len(blocks))
     for features, labels, index in read_blocks(split, [blocks[b] for b in order], readers):
+        x = features[..., None]
+        if views:
+            x = {"log_mel": x, **{name: values[index] for name, values in views.items()}}
         if sample_weights is None:
-            yield features[..., None], labels
+            yield x, labels
         else:
-            yield features[..., None], labels, sample_weights[index]
+            yield x, labels, sample_weights[index]
 
 
 def batches_per_epoch(split: ShardDataset, batch_size: int) -> int:
@@ -54,8 +77,11 @@ def batches_per_epoch(split: ShardDataset, batch_size: int) -> int:
 
 
 def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False,
-                 readers: int = 1, sample_weights: np.ndarray | None = None, epochs: range | None = None):
-    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]).
+                 readers: int = 1, sample_weights: np.ndarray | None = None, epochs: range | None = None,
+                 views: dict | None = None):
+    """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]);
+    with ``views`` (``view_arrays``) the features are a dict of the log-mel and those views (a model
+    with an input of each name).
 
     ``readers``: processes that decompress the shards. ``sample_weights``: one per clip of the
     split (Keras weighs each clip's loss by it). Cast the features (``tf.cast``) before computing
@@ -74,8 +100,11 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
         raise InputError("a split with no clips cannot be read; check the split assignment")
     n_mels, n_frames = split.shape
     stored = tf.as_dtype(split.folder.storage.dtype)
-    signature = (tf.TensorSpec((None, n_mels, n_frames, 1), stored),
-                 tf.TensorSpec((None, len(EMOTIONS)), tf.uint8))
+    features = tf.TensorSpec((None, n_mels, n_frames, 1), stored)
+    if views:
+        features = {"log_mel": features, **{name: tf.TensorSpec((None, *values.shape[1:]), tf.float32)
+                                            for name, values in views.items()}}
+    signature = (features, tf.TensorSpec((None, len(EMOTIONS)), tf.uint8))
     if sample_weights is not None:
         sample_weights = np.asarray(sample_weights, np.float32)
         signature += (tf.TensorSpec((None,), tf.float32),)
@@ -87,7 +116,7 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
             passes["n"] += 1
             epoch = passes["n"] - 1
         yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + int(epoch) + 1,
-                                  readers=readers, sample_weights=sample_weights)
+                                  readers=readers, sample_weights=sample_weights, views=views)
 
     def samples(*block):
         return tf.data.Dataset.from_tensor_slices(block)

@@ -14,7 +14,7 @@ import numpy as np
 
 from aggregate.vocabulary import EMOTIONS
 
-from .data import SplitData, batches_per_epoch, make_dataset
+from .data import SplitData, batches_per_epoch, make_dataset, view_arrays
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights
 from .models import Recipe
 
@@ -190,5 +190,7 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     run = len(history["loss"])
     best = int(np.argmax(history[f"val_{MONITOR}"])) + 1 if recipe.schedule == "constant" else run
     if recipe.finish is not None:
-        model = recipe.finish(model, train_inputs, data["train"].labels, seed, clip_weights=balance)
+        extra = [name for name in recipe.views if name != "log_mel"]  # views the finishing step reads
+        views = {"views": view_arrays(data["train"], extra)} if extra else {}
+        model = recipe.finish(model, train_inputs, data["train"].labels, seed, clip_weights=balance, **views)
     return model, history, best

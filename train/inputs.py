@@ -76,8 +76,9 @@ def splits_for(shards: ShardsFolder, options: TrainOptions) -> tuple[pd.DataFram
 
 def load_splits(shards: ShardsFolder, options: TrainOptions, clips: pd.DataFrame) -> dict[str, SplitData]:
     """Plan the reading of each split (a seeded subset of each with --limit)."""
+    views = model_recipe(options.model).views
     return {name: load_split(shards, clips.loc[clips["split"] == name, "sample_id"],
-                             limit=options.limit, seed=options.seed) for name in ("train", "val", "test")}
+                             limit=options.limit, seed=options.seed, views=views) for name in ("train", "val", "test")}
 
 
 def recipe_for(options: TrainOptions) -> Recipe:

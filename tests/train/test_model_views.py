@@ -12,7 +12,7 @@ def test_every_model_reads_log_mel_and_shards_without_a_models_view_are_refused(
     from train import inputs
     from train.models import MODELS, model_recipe
 
-    assert all(model_recipe(name).views == ("log_mel",) for name in MODELS)
+    assert all(model_recipe(name).views[0] == "log_mel" for name in MODELS)  # some read more views beside it
     options = inputs.TrainOptions(shards=reference, out=tmp_path / "run")
     inputs.open_inputs(options)  # log_mel: every folder has it
     monkeypatch.setattr(inputs, "model_recipe", lambda name: replace(model_recipe(name), views=("log_mel", "waveform")))

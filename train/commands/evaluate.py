@@ -18,13 +18,17 @@ from aggregate.errors import InputError
 from aggregate.shards.reading import ShardsFolder
 from aggregate.manifest.split_files import read_splits
 
-from ..data import SplitData, load_split, make_dataset
+from ..data import SplitData, load_split, make_dataset, view_arrays
 from ..metrics import evaluate, format_report, tune_thresholds
 from ..run_folder import RunFolder
 
 
 def model_scores(model, split: SplitData, batch_size: int = 64) -> np.ndarray:
-    return model.predict(make_dataset(split, batch_size, shuffle=False), verbose=0)
+    """The model's probabilities on the split; a model with an input per view (``log_mel``, ``compare``,
+    ...) gets each view under its name."""
+    extra = [t.name for t in model.inputs if t.name != "log_mel"] if len(model.inputs) > 1 else []
+    views = view_arrays(split, extra) if extra else None
+    return model.predict(make_dataset(split, batch_size, shuffle=False, views=views), verbose=0)
 
 
 def evaluate_and_write(model, val: SplitData, test: SplitData, run: RunFolder, tune: bool, config: dict,
@@ -100,6 +104,11 @@ def _load_run(run: Path, shards: Path | None) -> tuple[RunFolder, dict, ShardsFo
     if shards_folder.recipe_hash != config.get("feature_config_hash"):
         raise InputError(f"the shards in {shards_folder.path} were rendered with another feature config than run "
                          f"{folder.path} was trained on; pass --shards with shards of the run's recipe")
+    for view, entry in (config.get("views") or {}).items():  # the other views the model reads: the same configs
+        have = shards_folder.views.get(view)
+        if have is None or have.get("config_hash") != entry.get("config_hash"):
+            raise InputError(f"the shards in {shards_folder.path} {'lack the view ' + view if have is None else 'hold another ' + view + ' view'} "
+                             f"than run {folder.path} was trained on; pass --shards with that view as the run had it")
     return folder, config, shards_folder
 
 
@@ -121,8 +130,9 @@ def evaluate_run(run: Path, shards: Path | None = None, out: Path | None = None)
                          f"clips (e.g. {missing[0]}); evaluate on shards rendered from the run's manifest")
     limit = config["options"].get("limit")
     seed = config["options"].get("seed", 0)
-    val, test = (load_split(shards_folder, table.loc[table["split"] == s, "sample_id"], limit=limit, seed=seed)
-                 for s in ("val", "test"))
+    views = ("log_mel", *(config.get("views") or {}))
+    val, test = (load_split(shards_folder, table.loc[table["split"] == s, "sample_id"], limit=limit, seed=seed,
+                            views=views) for s in ("val", "test"))
     model = folder.load_model()
     target = RunFolder.create(out) if out is not None else folder
     if out is not None:

@@ -21,6 +21,7 @@ def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> li
         features = FeatureConfig.from_dict(config["feature_config"])
         thresholds = folder.read_json(RunFolder.THRESHOLDS)
         cutoffs = [float(thresholds[e]) for e in EMOTIONS]
+        views = run_views(config)
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{folder.path} is damaged ({err}); train the run again") from None
     model = folder.load_model()
@@ -30,11 +31,30 @@ def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> li
             x = render_clip(path, corpus or "", features)
         except DecodeError as err:
             raise InputError(str(err)) from None
-        scores = model.predict(x[None, ..., None], verbose=0)[0]
+        inputs = x[None, ..., None]
+        if views:  # a model reading other views too: each computed from the file as the shards' render did
+            from aggregate.views import DecodedClip
+
+            clip = DecodedClip(path, corpus or "", features)
+            inputs = {"log_mel": inputs, **{name: view.compute(clip)[None] for name, view in views.items()}}
+        scores = model.predict(inputs, verbose=0)[0]
         results.append({"file": str(path), "probabilities": dict(zip(EMOTIONS, map(float, scores))),
                         "most_likely": EMOTIONS[int(scores.argmax())],
                         "present": [e for e, s, t in zip(EMOTIONS, scores, cutoffs) if s >= t]})
     return results
+
+
+def run_views(config: dict) -> dict:
+    """The views other than the log-mel a run's model reads, with the configs its shards had."""
+    from aggregate.views import VIEWS, check_installed
+
+    views = {}
+    for name, entry in (config.get("views") or {}).items():
+        if name not in VIEWS:
+            raise InputError(f"the run reads the view {name}, which this version does not know")
+        views[name] = VIEWS[name](VIEWS[name].config_from_dict(entry["config"]))
+    check_installed(views.values())
+    return views
 
 
 def prediction_line(result: dict) -> str:

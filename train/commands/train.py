@@ -85,6 +85,8 @@ def train_run(options: TrainOptions) -> dict:
                   "options": recipe.resolved_options(options.model_options)},
         "shards": str(shards.path.resolve()), "feature_config_hash": shards.recipe_hash,
         "feature_config": shards.index["feature_config"], "emotions": list(EMOTIONS),
+        "views": {name: {k: shards.views[name][k] for k in ("config", "config_hash")}
+                  for name in recipe.views if name != "log_mel"},  # the model's other inputs, as rendered
         "clips": {name: len(split) for name, split in data.items()},
     }
     if resume is not None:

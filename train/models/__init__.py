@@ -18,7 +18,7 @@ from . import attention_fcn, bilstm, fusion, paper_cnn, seed002
 from .base import NoOptions, Recipe, parse_pairs
 
 MODELS: dict[str, Recipe] = {recipe.name: recipe for recipe in (
-    fusion.MODEL, paper_cnn.MODEL, paper_cnn.FLATTEN, seed002.CONV1D, seed002.LSTM, seed002.CNN_LSTM,
+    fusion.MODEL, fusion.COMPARE, paper_cnn.MODEL, paper_cnn.FLATTEN, seed002.CONV1D, seed002.LSTM, seed002.CNN_LSTM,
     attention_fcn.MODEL, bilstm.MODEL)}
 DEFAULT_MODEL = "fusion"
 

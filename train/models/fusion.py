@@ -24,6 +24,7 @@ from aggregate.vocabulary import EMOTIONS
 
 from .base import Recipe
 
+COMPARE_C = 0.003  # 6,373 features: stronger still; chosen by grouped cross-validation (docs/training.md)
 LOGISTIC_C = 0.03  # strong L2: 1.8 k features, ~1 k clips; 0.01 to 0.1 scored alike on the dev folds
 
 
@@ -73,19 +74,37 @@ def finish(cnn, train_inputs, train_labels, seed: int, clip_weights=None):
     import keras
     import numpy as np
     from keras import layers
-    from sklearn.linear_model import LogisticRegression
 
     from .features import Functionals
 
     functionals = Functionals(name="functionals")
     features = np.concatenate([np.asarray(functionals(x)) for x in train_inputs])
+    scale, logistic = logistic_head(features, train_labels, LOGISTIC_C, seed, clip_weights,
+                                    names=("functionals_norm", "logistic"))
+    x = cnn.input
+    outputs = layers.Average(name="emotions")([cnn.output, logistic(scale(functionals(x)))])
+    return keras.Model(x, outputs, name="fusion")
+
+
+def logistic_head(features, train_labels, c: float, seed: int, clip_weights=None, balanced: bool = False,
+                  names: tuple[str, str] = ("view_norm", "view_logistic")):
+    """(standardisation, Dense softmax) layers holding a multinomial logistic regression fitted by
+    scikit-learn on ``features`` (one row per training clip): what ``finish`` puts beside the CNN.
+    ``balanced``: each emotion weighs the same (as in UA), not each clip."""
+    import numpy as np
+    from keras import layers
+    from sklearn.linear_model import LogisticRegression
+
     mean, std = features.mean(0), features.std(0) + 1e-6
     # one row per (clip, emotion present), weighted 1 / emotions of the clip: multi-label clips count once
     clip, emotion = np.nonzero(np.asarray(train_labels) > 0)
     weight = 1.0 / np.asarray(train_labels).sum(1)[clip]
     if clip_weights is not None:
         weight = weight * np.asarray(clip_weights)[clip]
-    fit = LogisticRegression(C=LOGISTIC_C, max_iter=3000, random_state=seed)
+    if balanced:  # each emotion's rows weigh as much in all
+        totals = np.bincount(emotion, weights=weight, minlength=len(EMOTIONS))
+        weight = weight * (weight.sum() / (np.count_nonzero(totals) * totals[emotion]))
+    fit = LogisticRegression(C=c, max_iter=3000, random_state=seed)
     fit.fit((features[clip] - mean) / std, emotion, sample_weight=weight)
     kernel = np.zeros((features.shape[1], len(EMOTIONS)), "float32")
     bias = np.full(len(EMOTIONS), -30.0, "float32")  # an emotion absent from training: probability ~0
@@ -96,14 +115,29 @@ def finish(cnn, train_inputs, train_labels, seed: int, clip_weights=None):
         bias[fit.classes_[0]] = 0.0
     else:
         kernel[:, fit.classes_], bias[fit.classes_] = coef.T, intercept
-    scale = layers.Normalization(mean=mean, variance=np.square(std), name="functionals_norm")
-    logistic = layers.Dense(len(EMOTIONS), activation="softmax", name="logistic")
-    x = cnn.input
-    view = logistic(scale(functionals(x)))
+    scale = layers.Normalization(mean=mean, variance=np.square(std), name=names[0])
+    logistic = layers.Dense(len(EMOTIONS), activation="softmax", name=names[1])
+    logistic.build((None, features.shape[1]))
     logistic.set_weights([kernel, bias])
-    outputs = layers.Average(name="emotions")([cnn.output, view])
-    return keras.Model(x, outputs, name="fusion")
+    return scale, logistic
+
+
+def finish_compare(cnn, train_inputs, train_labels, seed: int, clip_weights=None, views=None):
+    """The CNN averaged with a logistic regression on the shards' ``compare`` view (openSMILE's ComParE
+    functionals): a model of two inputs, ``log_mel`` and ``compare``."""
+    import keras
+    from keras import layers
+
+    compare = views["compare"]
+    scale, logistic = logistic_head(compare, train_labels, COMPARE_C, seed, clip_weights, balanced=True,
+                                    names=("compare_norm", "compare_logistic"))
+    functionals = keras.Input((compare.shape[1],), name="compare")
+    outputs = layers.Average(name="emotions")([cnn.output, logistic(scale(functionals))])
+    return keras.Model({"log_mel": cnn.input, "compare": functionals}, outputs, name="fusion_compare")
 
 
 MODEL = Recipe("fusion", build, "no seed: chosen on real RAVDESS, docs/training.md", mixup=0.4, finish=finish,
                reference_clips=416, options=Options)  # 60 epochs were chosen on 8 actors' 416 clips
+COMPARE = Recipe("fusion-compare", build, "no seed: the default's CNN beside openSMILE's ComParE functionals, "
+                 "docs/training.md", mixup=0.4, finish=finish_compare, reference_clips=416, options=Options,
+                 views=("log_mel", "compare"))
