@@ -10,6 +10,7 @@ keras = pytest.importorskip("keras")
 from train.fit import compile_for  # noqa: E402
 from train.losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights, weighted_bce  # noqa: E402
 from train.models import MODELS  # noqa: E402
+from aggregate.views import VIEWS  # noqa: E402
 from train.models.features import MFCC, Functionals, mfcc_matrix  # noqa: E402
 from train.models.layers import SpecAugment, TimeShift  # noqa: E402
 from train.models.paper_cnn import Options, build_model  # noqa: E402
@@ -233,8 +234,13 @@ def test_every_registered_model_trains_a_step_and_round_trips(name, tiny_data, t
     model = recipe.build(x.shape[1:], 0, inputs)
     compile_for(model, recipe, np.ones(7), steps=10, learning_rate=1e-3)
     model.train_on_batch(x, y)
+    # views a model reads beside the log-mel (fusion-compare: the compare functionals), as a render stores them
+    extra = {v: np.random.default_rng(1).normal(size=(12, *VIEWS[v]().stored(None).shape)).astype("float32")
+             for v in recipe.views if v != "log_mel"}
     if recipe.finish is not None:
-        model = recipe.finish(model, inputs, y, 0)
+        model = recipe.finish(model, inputs, y, 0, **({"views": extra} if extra else {}))
+    if extra:
+        x = {"log_mel": x, **extra}
     out = model.predict(x, verbose=0)
     assert out.shape == (12, 7) and np.all((out >= 0) & (out <= 1))
     if recipe.output == "softmax":
