@@ -1,6 +1,6 @@
 """Which view helps: each view alone with a linear model, and fusions, on speaker folds (issue 19, item 5).
 
-    python benchmarks/view_evidence.py SHARDS_DIR [--cache DIR] [--fusion-runs DIR] [--folds 4] [--seed 0]
+    python benchmarks/view_evidence.py SHARDS_DIR --root ravdess=DIR [--cache DIR] [--fusion-runs DIR] [--folds 4]
 
 SHARDS_DIR: a log-mel shards folder (e.g. the ravdess-dev clips: `python -m aggregate manifest --ravdess
 DIR`, then `render`). Its folds are those `python -m train --split-strategy kfold --folds K --fold F`
@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1)  # strong to mild L2: 88 to 8,000 features, ~400 clips
 
 
-def view_values(shards, clips, name: str, cache: Path) -> np.ndarray:
+def view_values(shards, clips, name: str, cache: Path, roots: dict[str, str]) -> np.ndarray:
     """(clips, ...) float32: the view ``name`` of every clip, computed as a render would, cached."""
     from aggregate.views import DecodedClip, parse_views
 
@@ -46,7 +46,8 @@ def view_values(shards, clips, name: str, cache: Path) -> np.ndarray:
     if path.exists():
         return np.load(path)
     manifest = shards.manifest()
-    roots, max_duration = manifest.meta["roots"], (manifest.meta.get("policy") or {}).get("max_duration")
+    roots = {**manifest.meta["roots"], **roots}  # the copy in a shards folder names each root by its corpus
+    max_duration = (manifest.meta.get("policy") or {}).get("max_duration")
     recipe = shards.recipe  # which corpora are noisy, the noise gate: as the folder was rendered
     values, start = [], time.perf_counter()
     for i, row in enumerate(clips.itertuples()):
@@ -95,6 +96,14 @@ def fit_linear(x_train, y_train, groups, x_test, seed: int) -> tuple[np.ndarray,
     return proba, best
 
 
+def model_head(x_train, labels_train, x_test, seed: int) -> np.ndarray:
+    """The logistic regression ``fusion-compare`` fits (train.models.fusion.logistic_head), on ``x_test``."""
+    from train.models.fusion import COMPARE_C, logistic_head
+
+    scale, logistic = logistic_head(x_train, labels_train, COMPARE_C, seed, balanced=True)
+    return np.asarray(logistic(scale(x_test)))
+
+
 def ua(labels: np.ndarray, scores: np.ndarray) -> float:
     from train.metrics import evaluate
 
@@ -120,6 +129,8 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("view-evidence-cache"))
     parser.add_argument("--fusion-runs", type=Path, default=None,
                         help="folder with fold0..foldK-1: run folders of the default model on these folds")
+    parser.add_argument("--root", action="append", default=[], metavar="CORPUS=DIR",
+                        help="where a corpus's audio is (the shards' manifest copy keeps no folder), as for render")
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -133,8 +144,6 @@ def main(argv=None) -> int:
     options = TrainOptions(shards=args.shards, out=args.cache / "unused", split=SplitConfig(
         strategy="kfold", folds=args.folds, fold=0, seed=args.seed), seed=args.seed)
     shards, clips, _ = open_inputs(options)
-    manifest = shards.manifest().clips.set_index("sample_id")
-    clips = clips.join(manifest[["path", "file_bytes", "file_sha256"]], on="sample_id")
     everything = load_splits(shards, options, clips.assign(split="train"))["train"]  # sample_id order
     log_mel, labels = read_all(everything)
     order = clips.set_index("sample_id").loc[everything.sample_ids].reset_index()
@@ -143,9 +152,10 @@ def main(argv=None) -> int:
     print(f"{len(order)} clips, {len(set(speakers))} speakers, {args.folds} folds; load: "
           f"{open('/proc/loadavg').read().split()[:3]}", file=sys.stderr)
 
-    features = {"log-mel functionals": log_mel_functionals(log_mel)}
-    for name in ("egemaps", "compare"):
-        features[name] = view_values(shards, order, name, args.cache)
+    # openSMILE before TensorFlow: its library crashes (malloc) in a process that loaded TensorFlow first
+    features = {name: view_values(shards, order, name, args.cache, dict(r.split("=", 1) for r in args.root))
+                for name in ("egemaps", "compare")}
+    features = {"log-mel functionals": log_mel_functionals(log_mel), **features}
 
     rows: dict[str, list[float]] = {}
     chosen: dict[str, list[float]] = {}
@@ -188,6 +198,9 @@ def main(argv=None) -> int:
             add("default `fusion` (CNN + log-mel functionals LR), trained by python -m train", lt, default)
             add("its CNN alone", lt, cnn)
             add("mean of its CNN and compare LR", lt, (cnn + proba["compare"]) / 2)
+            add("`fusion-compare` as the model computes it (its CNN, compare LR at C = COMPARE_C)", lt,
+                (cnn + model_head(features["compare"][train], labels[train], features["compare"][test], args.seed))
+                / 2)
             add("mean of its CNN and (compare + log-mel functionals) LR", lt,
                 (cnn + proba["compare + log-mel functionals"]) / 2)
             add("mean of the default and compare LR", lt, (default + proba["compare"]) / 2)

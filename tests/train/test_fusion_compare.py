@@ -2,12 +2,14 @@
 ComParE functionals). A model of two inputs: trained, evaluated, and asked to predict a file."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
 import pytest
 
 from aggregate.errors import InputError
+from tests.helpers import run_module
 
 pytest.importorskip("opensmile", reason="the opensmile extra is not installed")
 
@@ -56,6 +58,10 @@ def test_trains_on_two_views_evaluates_and_predicts_a_file(compare_shards, demo_
     clip = next((demo.roots["ravdess"] / "Actor_01").glob("03-01-05-*.wav"))
     (scores,) = predict_files(run, [clip], corpus="ravdess")
     assert np.isclose(sum(scores["probabilities"].values()), 1, atol=1e-4)
+    # the command, where TensorFlow loads first: the views are computed in a process of their own
+    result = run_module("train", "predict", str(run), str(clip), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout)[0]["probabilities"] == pytest.approx(scores["probabilities"], abs=1e-5)
 
     with pytest.raises(InputError, match="lack the view compare"):  # evaluated on shards without the view
         evaluate_run(run, demo_shards, tmp_path / "elsewhere")

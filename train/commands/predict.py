@@ -25,23 +25,48 @@ def predict_files(run: Path, files: list[Path], corpus: str | None = None) -> li
     except (KeyError, TypeError, ValueError) as err:
         raise InputError(f"{folder.path} is damaged ({err}); train the run again") from None
     model = folder.load_model()
+    computed = views_of_files(files, corpus or "", features, views) if views else [{} for _ in files]
     results = []
-    for path in files:
+    for path, extra in zip(files, computed):
         try:
             x = render_clip(path, corpus or "", features)
         except DecodeError as err:
             raise InputError(str(err)) from None
         inputs = x[None, ..., None]
         if views:  # a model reading other views too: each computed from the file as the shards' render did
-            from aggregate.views import DecodedClip
-
-            clip = DecodedClip(path, corpus or "", features)
-            inputs = {"log_mel": inputs, **{name: view.compute(clip)[None] for name, view in views.items()}}
+            if isinstance(extra, str):
+                raise InputError(extra)
+            inputs = {"log_mel": inputs, **{name: value[None] for name, value in extra.items()}}
         scores = model.predict(inputs, verbose=0)[0]
         results.append({"file": str(path), "probabilities": dict(zip(EMOTIONS, map(float, scores))),
                         "most_likely": EMOTIONS[int(scores.argmax())],
                         "present": [e for e, s, t in zip(EMOTIONS, scores, cutoffs) if s >= t]})
     return results
+
+
+def views_of_files(files: list[Path], corpus: str, features, views: dict) -> list:
+    """Per file, {view: value} (or the line saying why it failed), computed in a fresh process: openSMILE's
+    library crashes (malloc) in a process that loaded TensorFlow before it, as this one has."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(compute_views, [str(f) for f in files], corpus, features, views).result()
+
+
+def compute_views(files: list[str], corpus: str, features, views: dict) -> list:
+    """What ``views_of_files`` runs in its process (an error as its line: DecodeError does not pickle)."""
+    from aggregate.errors import DecodeError
+    from aggregate.views import DecodedClip
+
+    out = []
+    for path in files:
+        clip = DecodedClip(path, corpus, features)
+        try:
+            out.append({name: view.compute(clip) for name, view in views.items()})
+        except DecodeError as err:
+            out.append(str(err))
+    return out
 
 
 def run_views(config: dict) -> dict:
