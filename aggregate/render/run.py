@@ -143,7 +143,7 @@ def _views(views) -> tuple:
     if isinstance(views, str):
         return parse_views(views)
     names = [v for v in views if isinstance(v, str)]
-    return tuple(parse_views(names)) + tuple(v for v in views if not isinstance(v, str))
+    return (parse_views(names) if names else ()) + tuple(v for v in views if not isinstance(v, str))
 
 
 def _existing_plan(out: Path, skip: set[str]) -> tuple[dict, StorageConfig | None]:

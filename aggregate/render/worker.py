@@ -52,18 +52,17 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, views: dict | 
                  stored: dict | None = None):
     """The views of one chunk (runs in a worker): (shard, first row, {view: {row: value}}, {view: {row: failure}}).
 
-    ``views``: name -> View (default: log_mel of ``recipe``), ``stored``: name -> what it stores (each value
-    is cast to its dtype and checked against it here, so a view's broken promise is that clip's failure,
-    never a bad shard). Every view of a clip
-    shares one read of its bytes (``DecodedClip``)."""
+    ``views``: name -> View (default: log_mel of ``recipe``, stored as ``dtype``); ``stored``: name -> what
+    it stores. Every view of a clip shares one read of its bytes (``DecodedClip``)."""
     # Here, not at the top: the render process imports this module for ``Chunk`` and never runs
     # the recipe, whose scipy imports cost it 0.2-0.3 s.
     from ..recipe import DecodeError
-    from ..views import DecodedClip
+    from ..views import DecodedClip, Stored
     from ..views.log_mel import LogMel
 
     keep_freed_memory()  # in every kind of worker: a Dask worker's too
     views = views or {"log_mel": LogMel(recipe)}
+    stored = stored or {"log_mel": Stored(recipe.shape, dtype, recipe.scale_min, recipe.scale_max)}
     values = {name: {} for name in chunk.views}
     failed = {name: {} for name in chunk.views}
     # One BLAS thread, in every kind of worker: a second only spins here, and a multi-threaded
@@ -74,14 +73,7 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, views: dict | 
             clip = DecodedClip(path, corpus, recipe, (size, sha256), chunk.max_duration)
             for name in chunk.views:
                 try:
-                    value = views[name].compute(clip)
-                    value = value.astype(stored[name].dtype if stored else dtype, copy=False)
-                    if stored:
-                        try:
-                            stored[name].check(value, f"view {name}")
-                        except ValueError as err:
-                            raise DecodeError(path, str(err)) from None
-                    values[name][row] = value
+                    values[name][row] = computed(views[name], clip, stored[name])
                 except DecodeError as err:
                     failed[name][row] = err.why
                     if chunk.whole:  # the clip is a failure of every view: no value of it is kept
@@ -90,6 +82,21 @@ def render_chunk(chunk: Chunk, recipe: FeatureConfig, dtype: str, views: dict | 
                             failed[other][row] = err.why
                         break
     return chunk.shard, chunk.first, values, failed
+
+
+def computed(view, clip, stored):
+    """One view of one clip, cast to its stored dtype and checked against what it promises: a view's broken
+    promise (a NaN, a wrong shape) is that clip's failure, with the reason, never a shard readers refuse."""
+    import numpy as np
+
+    from ..errors import DecodeError
+
+    value = np.asarray(view.compute(clip)).astype(stored.dtype, copy=False)
+    try:
+        stored.check(value, f"view {view.name}")
+    except ValueError as err:
+        raise DecodeError(clip.path, str(err)) from None
+    return value
 
 
 _MEMORY_KEPT = False

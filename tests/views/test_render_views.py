@@ -203,3 +203,16 @@ def test_a_view_shard_has_what_hugging_faces_hdf5_builder_needs(both):
         assert set(found) >= {"waveform", "waveform_length", "present", "labels", "split", "sample_id", "emotion/anger"}
         assert set(found.values()) == {8}
         assert h5py.check_vlen_dtype(f["waveform"].dtype) == np.dtype(np.float32)
+
+
+def test_the_render_command_refuses_a_bad_view_option_in_one_line(small_manifest, tmp_path, capsys):
+    from aggregate.cli import main
+
+    for option, words in (("waveform.rate=8000", "view waveform has no option 'rate'"),
+                          ("waveform=8000", "write VIEW.FIELD=VALUE"),
+                          ("log_mel.n_mels=64", "use --feature n_mels=VALUE")):
+        assert main(["render", str(small_manifest), "-o", str(tmp_path / "out"), "--views", "waveform",
+                     "--view-option", option, "-q"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "out").exists()

@@ -109,3 +109,24 @@ def test_view_options_set_config_fields_from_text_or_are_refused_in_one_line():
                            ({"log_mel": {"n_mels": "64"}}, "is not among --views waveform")):
         with pytest.raises(InputError, match=re.escape(words) if "(" in words else words):
             parse_views("waveform", options)
+
+
+@pytest.mark.parametrize("seconds", [0.3, 2.5])
+def test_the_denoised_signal_at_16k_is_noisereduces_with_the_recipes_settings(seconds):
+    import noisereduce
+
+    from aggregate.recipe.denoise import reduce_noise_at
+
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * 16000)) / 16000
+    y = (0.3 * np.sin(2 * np.pi * 180 * t) * (t % 0.5 < 0.3) + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+    c = FeatureConfig()
+    expected = noisereduce.reduce_noise(
+        y=y, sr=16000, stationary=c.nr_stationary, prop_decrease=c.nr_prop_decrease,
+        time_constant_s=c.nr_time_constant_s, freq_mask_smooth_hz=c.nr_freq_mask_smooth_hz,
+        time_mask_smooth_ms=c.nr_time_mask_smooth_ms, thresh_n_mult_nonstationary=c.nr_thresh_n_mult_nonstationary,
+        sigmoid_slope_nonstationary=c.nr_sigmoid_slope_nonstationary, n_std_thresh_stationary=c.nr_n_std_thresh_stationary,
+        chunk_size=c.nr_chunk_size, padding=c.nr_padding, n_fft=c.nr_n_fft, win_length=c.nr_win_length,
+        hop_length=c.nr_hop_length)
+    got = reduce_noise_at(y, 16000, c)
+    assert got.shape == y.shape and np.abs(got - expected).max() < 1e-5
