@@ -34,10 +34,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="render worker processes (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each view; the median is kept")
     parser.add_argument("--views", default=None, help="comma-separated views to measure (default: every registered one)")
+    parser.add_argument("--view-option", action="append", default=[], metavar="VIEW.FIELD=VALUE",
+                        help="passed to render for that view, e.g. embedding.model_dir=DIR (the embedding needs it)")
     args = parser.parse_args()
 
     from aggregate.errors import InputError
-    from aggregate.views import VIEWS, check_installed
+    from aggregate.views import VIEWS, check_installed, parse_views
 
     names = args.views.split(",") if args.views else list(VIEWS)
     env = dict(os.environ, PYTHONPATH=str(HERE))
@@ -53,8 +55,10 @@ def main() -> None:
         for name in ["log_mel"] + [n for n in names if n != "log_mel"]:
             if name not in names:
                 continue
+            options = [o for o in args.view_option if o.split(".", 1)[0] == name]
             try:
-                check_installed([VIEWS[name]()])
+                check_installed(parse_views(name, {name: dict(o.split(".", 1)[1].split("=", 1) for o in options)}
+                                            if options else None))
             except InputError as err:
                 print(f"{name:>10}: skipped ({err})")
                 continue
@@ -68,7 +72,7 @@ def main() -> None:
                 if name != "log_mel":
                     shutil.copytree(base, out)
                 start = time.perf_counter()
-                failed = _render(manifest, out, name, args.jobs, env)
+                failed = _render(manifest, out, name, args.jobs, env, options)
                 times.append(time.perf_counter() - start)
                 if failed:
                     break
@@ -83,10 +87,12 @@ def main() -> None:
         print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
-def _render(manifest: Path, out: Path, view: str, jobs: int, env: dict) -> str:
-    """Render (or add) ``view``; '' when it went well, else its error output."""
+def _render(manifest: Path, out: Path, view: str, jobs: int, env: dict, options: list[str] = ()) -> str:
+    """Render (or add) ``view`` (``options``: its --view-option values); '' when it went well, else its error output."""
+    extra = [arg for option in options for arg in ("--view-option", option)]
     result = subprocess.run([sys.executable, "-m", "aggregate", "render", str(manifest), "-o", str(out),
-                             "--views", view, "-q", "--jobs", str(jobs)], capture_output=True, text=True, env=env)
+                             "--views", view, "-q", "--jobs", str(jobs), *extra], capture_output=True, text=True,
+                            env=env)
     return "" if result.returncode == 0 else (result.stderr or result.stdout or "failed")
 
 

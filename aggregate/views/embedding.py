@@ -102,8 +102,13 @@ def load_model(model_dir: str, model_sha256: str):
     if folder_sha256(folder) != model_sha256:
         raise InputError(f"the model in {folder} changed since this view's config was made (its files' "
                          "SHA-256 differs); render into a new folder, or put the model back")
+    import torch
     from transformers import AutoFeatureExtractor, AutoModel
     from transformers.utils import logging
+
+    # One thread per render worker, as the recipe's BLAS: --jobs sets the parallelism (torch would start a
+    # thread per core in each worker, and sum in an order that depends on the machine).
+    torch.set_num_threads(1)
 
     logging.disable_progress_bar()  # a bar per load in every worker would drown the render's own progress
     extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
