@@ -6,6 +6,11 @@ from pathlib import Path
 import pytest
 from helpers import run_module
 
+try:  # before any test imports TensorFlow: openSMILE's library crashes in a process that loaded it first
+    import opensmile  # noqa: F401
+except ImportError:  # the opensmile extra is not installed: its tests skip
+    pass
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -52,6 +52,15 @@ class CompareConfig(SmileConfig):
 def smile(feature_set: str):
     """The extractor of ``feature_set``'s functionals, built once per process (a worker's every clip
     reuses it: building one parses openSMILE's config, ~0.2 s)."""
+    import sys
+
+    if "opensmile" not in sys.modules and "tensorflow" in sys.modules:
+        # Measured with opensmile 2.6 and TensorFlow 2.21: its library then aborts the process (malloc's
+        # "invalid size") on the first clip. Imported before TensorFlow, it works.
+        from ..errors import InputError
+
+        raise InputError("openSMILE cannot run in a process that loaded TensorFlow before it (it crashes): "
+                         "compute the egemaps/compare views in a process of their own, or import opensmile first")
     import opensmile
 
     return opensmile.Smile(feature_set=opensmile.FeatureSet[feature_set],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,3 +105,20 @@ def test_rendered_beside_log_mel_read_back_and_verified(small_manifest, tmp_path
                            max_duration=manifest.meta["policy"]["max_duration"])
         assert np.array_equal(ds[index]["egemaps"], VIEWS["egemaps"]().compute(clip))
     assert verify_shards(out, progress=False).problems == []
+
+
+def test_after_tensorflow_without_opensmile_is_one_line_not_a_crash(tmp_path):
+    """openSMILE's library aborts a process that loaded TensorFlow before it: the view says so instead."""
+    import subprocess
+    import sys
+
+    path = write_wav(tmp_path / "a.wav", seconds=1.0)
+    code = ("import tensorflow\nfrom aggregate.recipe import FeatureConfig\nfrom aggregate.views import VIEWS, DecodedClip\n"
+            "from aggregate.errors import InputError\n"
+            f"try:\n    VIEWS['egemaps']().compute(DecodedClip({str(path)!r}, 'ravdess', FeatureConfig()))\n"
+            "except InputError as err:\n    print(err)\n")
+    pytest.importorskip("tensorflow")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cannot run in a process that loaded TensorFlow before it" in result.stdout
