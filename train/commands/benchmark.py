@@ -49,10 +49,21 @@ MARKER, WRITER, TABLE = ".aggregate-benchmark", "python -m train benchmark", "le
 
 def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | None = None,
                   seed_epochs: int = 20, seed: int = 0) -> str:
-    models = list(models or MODELS)
-    unknown = [m for m in models if m not in MODELS]
+    unknown = [m for m in models or () if m not in MODELS]
     if unknown:
         raise InputError(f"unknown model {unknown[0]!r}; use some of {', '.join(MODELS)}")
+    if not models:  # every model these shards can feed: one reading a view they lack is named and left out
+        from aggregate.shards.reading import ShardsFolder
+
+        have = set(ShardsFolder.open(shards, check=False).views) | {"log_mel"}
+        models = []
+        for name, recipe in MODELS.items():
+            lacking = [v for v in recipe.views if v not in have]
+            if lacking:
+                print(f"{name}: left out, the shards lack the view {lacking[0]} (render --views {lacking[0]} adds it)")
+            else:
+                models.append(name)
+    models = list(models)
     out = Path(out)
     claim_folder(out)
     splits = {f"fold{f}": SplitConfig(strategy="kfold", folds=folds, fold=f, seed=seed) for f in range(folds)}
