@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
 
     render = commands.add_parser(
         "render", help="render a manifest's clips into log-mel HDF5 shards with a worker pool",
-        description="Render every clip of MANIFEST into log-mel spectrograms (the paper's recipe) in sharded "
+        description="Render every clip of MANIFEST into log-mel spectrograms (the paper's recipe), and any other "
+                    "views asked for (--views), in sharded "
                     "HDF5 files, with an index and a copy of the manifest: one folder is everything a "
                     "collaborator needs. Running the same command again resumes an interrupted run.")
     render.add_argument("manifest", type=Path, help="a manifest written by `python -m aggregate manifest`")
@@ -129,7 +130,8 @@ def _parser() -> argparse.ArgumentParser:
                              "is added, rendering only it (docs/shards.md)")
     render.add_argument("--view-option", action="append", default=[], metavar="VIEW.FIELD=VALUE",
                         help="set one field of a view's config, e.g. waveform.sample_rate=8000 or "
-                             "embedding.model_dir=DIR (repeatable; the fields: docs/shards.md)")
+                             "embedding.model_dir=DIR (repeatable; a wrong field is refused naming the view's "
+                             "fields; docs/shards.md, Views)")
     render.add_argument("--retry-failed", action="store_true",
                         help="render again the shards whose clips failed last time (e.g. a file since restored)")
     add_options(render.add_argument_group("storage (not part of the recipe: see docs/shards.md; left at the "
