@@ -70,6 +70,34 @@ def log_mel_functionals(log_mel: np.ndarray) -> np.ndarray:
     return np.concatenate([np.asarray(layer(log_mel[i:i + 64, ..., None])) for i in range(0, len(log_mel), 64)])
 
 
+class RowSpace:
+    """Project standardised features onto the span of the training rows (a thin SVD).
+
+    With fewer clips than features (416 against 6,373), an L2-penalised linear model's weights lie in that
+    span (any part outside it adds penalty and changes no prediction), so fitting on the projection gives
+    the same optimum, and the same predictions, 15 times faster. With more clips than features: unchanged."""
+
+    def fit(self, x, y=None):
+        self.basis = None
+        if x.shape[0] < x.shape[1]:  # the row span's orthonormal basis, from the small Gram matrix
+            w, u = np.linalg.eigh(x @ x.T)
+            keep = w > 1e-9 * w.max()
+            self.basis = x.T @ (u[:, keep] / np.sqrt(w[keep]))
+        return self
+
+    def transform(self, x):
+        return x if self.basis is None else x @ self.basis
+
+    def fit_transform(self, x, y=None):
+        return self.fit(x).transform(x)
+
+    def get_params(self, deep=True):  # scikit-learn's pipeline protocol
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+
 def fit_linear(x_train, y_train, groups, x_test, seed: int) -> tuple[np.ndarray, float]:
     """Probabilities on ``x_test`` of a standardised multinomial LR, C chosen by grouped CV on training."""
     from sklearn.linear_model import LogisticRegression
@@ -78,8 +106,8 @@ def fit_linear(x_train, y_train, groups, x_test, seed: int) -> tuple[np.ndarray,
     from sklearn.preprocessing import StandardScaler
 
     def model(c):
-        return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=3000,
-                                                                  random_state=seed))
+        return make_pipeline(StandardScaler(), RowSpace(), LogisticRegression(
+            C=c, class_weight="balanced", max_iter=3000, random_state=seed))
 
     inner = GroupKFold(n_splits=4)
     scores = []
@@ -124,6 +152,11 @@ def cnn_and_default(run: Path, log_mel: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def main(argv=None) -> int:
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: on 2 cores shared with other jobs, two threads spin against each other (measured:
+    # a 416 x 6,373 logistic regression took 21 s with two, 5 s with one).
+    threadpool_limits(limits=1)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("shards", type=Path)
     parser.add_argument("--cache", type=Path, default=Path("view-evidence-cache"))
