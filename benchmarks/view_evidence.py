@@ -231,9 +231,12 @@ def main(argv=None) -> int:
             add("default `fusion` (CNN + log-mel functionals LR), trained by python -m train", lt, default)
             add("its CNN alone", lt, cnn)
             add("mean of its CNN and compare LR", lt, (cnn + proba["compare"]) / 2)
-            add("`fusion-compare` as the model computes it (its CNN, compare LR at C = COMPARE_C)", lt,
-                (cnn + model_head(features["compare"][train], labels[train], features["compare"][test], args.seed))
-                / 2)
+            head = model_head(features["compare"][train], labels[train], features["compare"][test], args.seed)
+            add("its CNN and compare LR at C = COMPARE_C (the model's head), mean", lt, (cnn + head) / 2)
+            # the default's functionals LR alone: the default is the mean of it and the CNN
+            add("its CNN, its log-mel functionals LR, compare LR (C = COMPARE_C): mean of the three", lt,
+                (2 * default + head) / 3)
+            add("the default and compare LR (C = COMPARE_C), mean", lt, (default + head) / 2)
             add("mean of its CNN and (compare + log-mel functionals) LR", lt,
                 (cnn + proba["compare + log-mel functionals"]) / 2)
             add("mean of the default and compare LR", lt, (default + proba["compare"]) / 2)
