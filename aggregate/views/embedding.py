@@ -2,7 +2,8 @@
 time, (layers x hidden size) float32 a clip (the extra ``embedding``: torch and transformers).
 
 The model is one the user already has, in a local folder in Hugging Face format (``save_pretrained``:
-``config.json``, the weights, ``preprocessor_config.json``): wav2vec2, HuBERT, WavLM or any other
+``config.json``, ``model.safetensors``, ``preprocessor_config.json``; pickled ``.bin`` weights are
+refused, as they can run code): wav2vec2, HuBERT, WavLM or any other
 that ``transformers.AutoModel`` loads and that returns ``hidden_states``. It is loaded with
 ``local_files_only=True`` and no remote code: nothing is ever downloaded or run from the folder.
 The input is the shared raw 16 kHz signal (``DecodedClip.signal``, not denoised: what these
@@ -99,6 +100,10 @@ def load_model(model_dir: str, model_sha256: str):
     line where the folder's files changed since the config was made."""
     folder = Path(model_dir)
     model_settings(folder)
+    if not any(folder.glob("*.safetensors")):
+        # pytorch_model.bin is a pickle, which can run code when loaded: only safetensors weights are read
+        raise InputError(f"{folder} holds no .safetensors weights; this tool loads no pickled weights "
+                         "(pytorch_model.bin): save the model again with save_pretrained(DIR, safe_serialization=True)")
     if folder_sha256(folder) != model_sha256:
         raise InputError(f"the model in {folder} changed since this view's config was made (its files' "
                          "SHA-256 differs); render into a new folder, or put the model back")
@@ -112,7 +117,7 @@ def load_model(model_dir: str, model_sha256: str):
 
     logging.disable_progress_bar()  # a bar per load in every worker would drown the render's own progress
     extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-    model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
+    model = AutoModel.from_pretrained(folder, local_files_only=True, trust_remote_code=False, use_safetensors=True)
     return extractor, model.float().eval()  # float32 whatever it was saved in; eval: no dropout
 
 

@@ -133,3 +133,15 @@ def test_render_command_with_a_local_model(small_manifest, tmp_path):
                        (int(row["file_bytes"]), row["file_sha256"]), manifest.meta["policy"]["max_duration"])
     assert ds[0]["embedding"].shape == (3, 16)
     assert np.array_equal(ds[0]["embedding"], Embedding.for_folder(tmp_path / "model").compute(clip))
+
+
+def test_pickled_weights_are_refused_in_one_line(tmp_path):
+    model = save_tiny(tmp_path / "model")
+    for path in (tmp_path / "model").glob("*.safetensors"):
+        path.unlink()
+    torch.save(model.state_dict(), tmp_path / "model" / "pytorch_model.bin")  # the older format: a pickle
+    assert (tmp_path / "model" / "pytorch_model.bin").is_file()
+    view = Embedding.for_folder(tmp_path / "model")
+    path = write_wav(tmp_path / "a.wav", seconds=0.5)
+    with pytest.raises(InputError, match="holds no .safetensors weights"):
+        view.compute(DecodedClip(path, "ravdess", FeatureConfig(), expected_of(path), 40.0))
