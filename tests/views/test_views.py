@@ -96,6 +96,12 @@ def test_stored_checks_dtype_shape_and_range():
                        (np.full(3, 2.0, np.float32), "outside"), (np.full(3, np.nan, np.float32), "NaN")):
         with pytest.raises(ValueError, match=words):
             stored.check(bad, "x")
+    half = Stored((3,), "float16", -1.0, 1.0)  # float16 in [-1, 1] is checked on its bits: the same answers
+    half.check(np.array([-1.0, 0.0, 1.0], np.float16), "x")
+    for bad, words in (([0.0, np.nan, 0.0], "NaN"), ([np.inf, 0, 0], "NaN or infinite"), ([0.0, 1.001, 0], "outside"),
+                       ([-1.01, 0, 0], "outside")):
+        with pytest.raises(ValueError, match=words):
+            half.check(np.array(bad, np.float16), "x")
     assert Stored.from_dict(stored.to_dict()) == stored
     with pytest.raises(ValueError):
         Stored((None, None), "float32")
