@@ -107,6 +107,7 @@ def test_rendered_beside_log_mel_read_back_and_verified(small_manifest, tmp_path
     assert verify_shards(out, progress=False).problems == []
 
 
+@pytest.mark.slow
 def test_after_tensorflow_without_opensmile_is_one_line_not_a_crash(tmp_path):
     """openSMILE's library aborts a process that loaded TensorFlow before it: the view says so instead."""
     import subprocess
