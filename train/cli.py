@@ -44,8 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--class-weights", choices=["auto", "none"], default="auto",
                        help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
                             "or not (none); see docs/training.md")
-    model.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
-                       help="with several corpora in training: weigh each corpus the same in the loss (equal) or "
+    model.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="none",
+                       help="weigh each speaker the same in the loss (speakers), each corpus the same (equal) or "
                             "each clip the same (none, default); see docs/benchmarks.md, cross-corpus")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
@@ -100,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed-epochs", type=int, default=20,
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
-    benchmark.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+    benchmark.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="none",
                            help="with --cross-corpus: the training option of that name for every run")
     benchmark.add_argument("--only-folds", help="with --cross-corpus: run only these speaker folds (e.g. 0,1), "
                                                 "a partial matrix; a later run without it reuses them")
