@@ -106,7 +106,7 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
 
 
 def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
-                     corpus_balance: str = "none", only_folds: list[int] | None = None) -> str:
+                     corpus_balance: str = "speakers", only_folds: list[int] | None = None) -> str:
     """Train and test every cell of ``plan`` (``only_folds``: of the speaker folds, only these: a partial
     matrix, completed later by a run without it, which reuses the finished cells)."""
     out = Path(out)
