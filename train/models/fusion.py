@@ -15,6 +15,10 @@ RAVDESS by speaker folds (docs/training.md has the evidence).
   the CNN has trained and stored in the model as a Dense softmax layer.
 * Output: the mean of the two probability vectors. Each view alone scored about
   0.53 UA on the dev folds; their mean 0.56 (their errors differ).
+* ``clip_norm`` (off by default): the CNN's input with each clip's own band means over
+  its voiced frames removed (``layers.ClipBandNorm``), against a corpus's channel. On
+  RAVDESS + TESS it lowered the CNN view's UA on RAVDESS's unseen actors (0.446 -> 0.345,
+  fold 0; docs/benchmarks.md, cross-corpus): the spectral tilt it removes is also a cue.
 """
 from __future__ import annotations
 
