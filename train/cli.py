@@ -44,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--class-weights", choices=["auto", "none"], default="auto",
                        help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
                             "or not (none); see docs/training.md")
-    model.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
-                       help="with several corpora in training: weigh each corpus the same in the loss (equal) or "
-                            "each clip the same (none, default); see docs/benchmarks.md, cross-corpus")
+    model.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="speakers",
+                       help="weigh each speaker the same in the loss (speakers, default: a corpus of one speaker "
+                            "counts as one voice), each corpus the same (equal) or each clip the same (none); see "
+                            "docs/benchmarks.md, cross-corpus")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
@@ -100,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_argument("--seed-epochs", type=int, default=20,
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
-    benchmark.add_argument("--corpus-balance", choices=["equal", "none"], default="none",
+    benchmark.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="speakers",
                            help="with --cross-corpus: the training option of that name for every run")
     benchmark.add_argument("--only-folds", help="with --cross-corpus: run only these speaker folds (e.g. 0,1), "
                                                 "a partial matrix; a later run without it reuses them")
@@ -203,7 +204,8 @@ def _options(args: argparse.Namespace):
         shards=args.shards, out=args.out, model=getattr(args, "model", "fusion"), epochs=getattr(args, "epochs", None),
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
         limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", None),
-        class_weights=getattr(args, "class_weights", "auto"), corpus_balance=getattr(args, "corpus_balance", "none"),
+        class_weights=getattr(args, "class_weights", "auto"),
+        corpus_balance=getattr(args, "corpus_balance", "speakers"),
         splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
         model_options=model_options, overwrite=getattr(args, "overwrite", False), resume=getattr(args, "resume", False))

@@ -38,13 +38,43 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
     return max(1, int(round(steps / per_epoch)))
 
 
+BALANCES = ("none", "equal", "speakers")  # --corpus-balance
+
+
 def corpus_weights(corpora) -> np.ndarray | None:
     """One weight per training clip so that each corpus weighs the same in the loss (mean weight 1);
-    None for a single corpus (nothing to balance)."""
-    names, index, counts = np.unique(np.asarray(corpora), return_inverse=True, return_counts=True)
-    if len(names) < 2:
+    None when there is nothing to balance (one corpus, or corpora of one size)."""
+    return equal_shares(corpora)
+
+
+def speaker_weights(speakers) -> np.ndarray | None:
+    """One weight per training clip so that each speaker weighs the same in the loss (mean weight 1);
+    None when every speaker has as many clips (nothing to balance).
+
+    What generalises to an unseen speaker is learnt across speakers: a corpus of one speaker
+    and 1,400 clips (TESS's older speaker) is one more voice, not 27 RAVDESS actors' worth."""
+    return equal_shares(speakers)
+
+
+def equal_shares(groups) -> np.ndarray | None:
+    """One weight per item so that each group (its value in ``groups``) weighs the same, mean 1; None when they
+    already do (one group, or groups of one size)."""
+    names, index, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
+    if len(names) < 2 or counts.min() == counts.max():
         return None
     return (len(index) / (len(names) * counts))[index].astype(np.float32)
+
+
+def balance_weights(split: SplitData, balance: str) -> np.ndarray | None:
+    """The training clips' weights for ``--corpus-balance`` (``BALANCES``), or None (all the same)."""
+    if balance not in BALANCES:
+        raise ValueError(f"corpus balance must be one of {', '.join(BALANCES)}, got {balance!r}")
+    if balance == "equal":
+        return corpus_weights(split.corpora)
+    if balance == "speakers":
+        # speakers are named per corpus: the same name in two corpora is two people
+        return speaker_weights([f"{c}/{s}" for c, s in zip(split.corpora, split.speakers)])
+    return None
 
 
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
@@ -61,12 +91,14 @@ def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def loss_weights(recipe: Recipe, labels: np.ndarray, use: bool) -> np.ndarray:
+def loss_weights(recipe: Recipe, labels: np.ndarray, use: bool, clip_weights: np.ndarray | None = None) -> np.ndarray:
     """Per emotion, from the training split: positive weights (sigmoid) or emotion weights (softmax);
-    ones if not ``use``."""
+    ones if not ``use``. ``clip_weights`` (corpus balance): the emotions' shares as the loss weighs the clips."""
     if not use:
         return np.ones(len(EMOTIONS))
-    return class_weights(labels) if recipe.output == "sigmoid" else emotion_weights(labels)
+    if recipe.output == "sigmoid":
+        return class_weights(labels)
+    return emotion_weights(labels, clip_weights=clip_weights)
 
 
 def compile_for(model, recipe: Recipe, weights: np.ndarray, steps: int, learning_rate: float):
@@ -132,7 +164,7 @@ def _epoch_seconds_callback():
 
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
-                readers: int, model_options: dict, verbose: int, corpus_balance: bool = False,
+                readers: int, model_options: dict, verbose: int, corpus_balance: str = "none",
                 resume=None, save_state=None, callbacks=()):
     """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch).
 
@@ -159,7 +191,7 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     if resume is not None:  # the interrupted session's model, optimizer and random layers, as they were
         checkpoints.restore(model, resume)
         first = epochs if resume.done else resume.epoch
-    balance = corpus_weights(data["train"].corpora) if corpus_balance else None
+    balance = balance_weights(data["train"], corpus_balance)
     # every remaining epoch in one dataset, each epoch's order from (seed, epoch): what a resumed run reads
     train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers,
                             sample_weights=balance, epochs=range(first, epochs))

@@ -34,7 +34,7 @@ class TrainOptions:
     cache: bool = False
     readers: int | None = None  # processes that decompress shards for the training pipeline; None: by device
     class_weights: str = "auto"  # "auto" | "none"
-    corpus_balance: str = "none"  # "equal": each corpus weighs the same in the loss | "none"
+    corpus_balance: str = "speakers"  # each speaker weighs the same in the loss | "equal": each corpus | "none"
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
     tune_thresholds: bool = False

@@ -81,18 +81,20 @@ class SoftmaxCE(keras.losses.Loss):
         return {**super().get_config(), "weights": self.weights}
 
 
-def emotion_weights(labels, low: float = 0.5, high: float = 5.0) -> np.ndarray:
+def emotion_weights(labels, low: float = 0.5, high: float = 5.0, clip_weights=None) -> np.ndarray:
     """Weight per emotion for ``SoftmaxCE``: the mean emotion's share over this emotion's, on the TRAINING split.
 
     Shares count each clip once (a clip with two emotions gives half to each). Each
     emotion then weighs the same in the loss in all, as unweighted accuracy counts
     them; clipped to [0.5, 5] so a handful of clips never dominates. 1.0 for an
-    emotion with no clips (nothing to weigh).
+    emotion with no clips (nothing to weigh). ``clip_weights``: one per clip, as the loss weighs
+    the clips (corpus balance); the shares are then weighed shares.
     """
     y = np.asarray(labels, dtype=float)
     if y.ndim != 2 or y.shape[1] != len(EMOTIONS):
         raise ValueError(f"labels must be (N, {len(EMOTIONS)}), got {y.shape}")
-    share = (y / np.maximum(y.sum(1, keepdims=True), 1)).sum(0)
+    share = y / np.maximum(y.sum(1, keepdims=True), 1)
+    share = (share if clip_weights is None else share * np.asarray(clip_weights, float)[:, None]).sum(0)
     present = share > 0
     ratio = np.divide(share[present].mean() if present.any() else 1.0, share, out=np.ones_like(share), where=present)
     return np.where(present, np.clip(ratio, low, high), 1.0)

@@ -55,7 +55,9 @@ def test_options_are_parsed_by_their_declared_types():
     assert paper.make_options({"dropout": "none", "small": "false"}).dropout is None
     assert paper.make_options({"small": True, "dropout": 0}).dropout == 0.0  # values from Python pass as they are
     assert MODELS["paper-cnn-flatten"].make_options().pooling == "flatten"
-    assert MODELS["fusion"].resolved_options({"channels": "8,8"}) == {"channels": [8, 8], "dropout": 0.3}
+    assert MODELS["fusion"].resolved_options({"channels": "8,8"}) == {"channels": [8, 8], "dropout": 0.3,
+                                                                      "clip_norm": "none"}
+    assert MODELS["fusion"].make_options({"clip_norm": "mean"}).clip_norm == "mean"
 
 
 @pytest.mark.parametrize("model, values, words", [
@@ -68,6 +70,7 @@ def test_options_are_parsed_by_their_declared_types():
     ("paper-cnn", {"pooling": "avg"}, "pooling must be one of time, global, flatten, got avg"),
     ("paper-cnn", {"batch_norm_momentum": "1"}, "batch_norm_momentum must be at least 0 and below 1"),
     ("fusion", {"channels": ""}, "channels takes whole numbers separated by commas, got "),
+    ("fusion", {"clip_norm": "cmn"}, "clip_norm must be one of none, mean, mean_std, got cmn"),
     ("fusion", {"channels": "16,0"}, "channels must be whole numbers of at least 1"),
 ])
 def test_a_bad_option_is_one_line_naming_it(model, values, words):

@@ -112,6 +112,36 @@ def test_corpus_balance_weighs_each_corpus_the_same():
     assert corpus_weights(np.array(["tess"] * 5)) is None
 
 
+def test_speaker_balance_weighs_each_speaker_the_same_and_the_emotions_as_weighed():
+    from types import SimpleNamespace
+
+    from train.fit import balance_weights, loss_weights
+    from train.models import MODELS
+
+    # 3 RAVDESS actors of 4 clips (one neutral each), 1 TESS speaker of 12 clips (three neutral), actor "01" in both
+    speakers = ["01"] * 4 + ["02"] * 4 + ["03"] * 4 + ["01"] * 12
+    corpora = ["ravdess"] * 12 + ["tess"] * 12
+    split = SimpleNamespace(speakers=np.array(speakers), corpora=np.array(corpora))
+    weights = balance_weights(split, "speakers")
+    assert weights.mean() == pytest.approx(1.0)
+    people = [f"{c}/{s}" for c, s in zip(corpora, speakers)]
+    totals = {p: weights[[q == p for q in people]].sum() for p in set(people)}
+    assert len(totals) == 4 and np.allclose(list(totals.values()), 6.0)  # 24 clips / 4 speakers each
+    assert balance_weights(split, "none") is None
+    assert balance_weights(split, "equal") is None  # two corpora of 12 clips: they weigh the same already
+    same = SimpleNamespace(speakers=np.array(["a"] * 3 + ["b"] * 3), corpora=np.array(["x"] * 6))
+    assert balance_weights(same, "speakers") is None  # nothing to balance: the same run as none
+
+    labels = np.zeros((24, 7))
+    neutral = [0, 4, 8, 12, 13, 14, 15, 16, 17]  # one of 4 clips of each actor, half of TESS's
+    labels[neutral, 0] = 1
+    labels[[i for i in range(24) if i not in neutral], 1] = 1
+    # pooled: neutral 9 clips, anger 15 (mean 12): 12 / 9. By speaker (RAVDESS clips 1.5, TESS's 0.5):
+    # neutral 3 x 1.5 + 6 x 0.5 = 7.5, anger 9 x 1.5 + 6 x 0.5 = 16.5: 12 / 7.5 and 12 / 16.5
+    assert loss_weights(MODELS["fusion"], labels, True)[:2] == pytest.approx([12 / 9, 12 / 15])
+    assert loss_weights(MODELS["fusion"], labels, True, weights)[:2] == pytest.approx([12 / 7.5, 12 / 16.5])
+
+
 @pytest.mark.slow  # TensorFlow
 def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo_shards):
     import tensorflow as tf

@@ -33,6 +33,7 @@ from aggregate.manifest.split_config import SplitConfig
 from aggregate.manifest.split_assign import assign_splits
 from aggregate.manifest.split_files import write_splits
 
+from ..fit import equal_shares
 from ..inputs import TrainOptions
 from ..models import DEFAULT_MODEL
 from .benchmark import FIGURES, _run, claim_folder, write_output
@@ -105,7 +106,7 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
 
 
 def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
-                     corpus_balance: str = "none", only_folds: list[int] | None = None) -> str:
+                     corpus_balance: str = "speakers", only_folds: list[int] | None = None) -> str:
     """Train and test every cell of ``plan`` (``only_folds``: of the speaker folds, only these: a partial
     matrix, completed later by a run without it, which reuses the finished cells)."""
     out = Path(out)
@@ -123,9 +124,11 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         path = out / PLANS / f"{cell.key}.csv"
         if not path.is_file():
             write_splits(cell.table.reset_index(drop=True), path)
-        several = cell.table.loc[cell.table["split"] == "train", "corpus"].nunique() > 1
-        run_name = cell.key + (f"-{corpus_balance}" if several and corpus_balance != "none" else "")
-        for name in ("baseline", model):  # a run with one corpus in training is the same whatever the balance
+        trained = cell.table[cell.table["split"] == "train"]
+        groups = trained["corpus"] if corpus_balance == "equal" else trained["corpus"] + "/" + trained["speaker"]
+        balanced = corpus_balance != "none" and equal_shares(groups) is not None
+        run_name = cell.key + (f"-{corpus_balance}" if balanced else "")
+        for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
             options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
                                    splits=path, seed=seed, verbose=0, corpus_balance=corpus_balance)
             record = _run(name, options)

@@ -52,7 +52,7 @@ def train_run(options: TrainOptions) -> dict:
         run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
         resume = None
     import_tensorflow()  # TensorFlow loads here, after every check, without its start-up noise
-    from ..fit import loss_weights, planned_epochs, train_model
+    from ..fit import balance_weights, loss_weights, planned_epochs, train_model
     from ..progress import epoch_progress
     from ..report import plot_history
 
@@ -65,7 +65,8 @@ def train_run(options: TrainOptions) -> dict:
     print(summarize_splits(clips, clips["split"], strategy=options.split.strategy if options.split else "speakers"))
 
     data = load_splits(shards, options, clips)
-    weights = loss_weights(recipe, data["train"].labels, options.class_weights == "auto")
+    weights = loss_weights(recipe, data["train"].labels, options.class_weights == "auto",
+                           balance_weights(data["train"], options.corpus_balance))
     run.write_json(RunFolder.CLASS_WEIGHTS, dict(zip(EMOTIONS, map(float, weights))))
     print(f"{'positive-class' if recipe.output == 'sigmoid' else 'emotion'} weights (training split): "
           + ", ".join(f"{e} {w:.2f}" for e, w in zip(EMOTIONS, weights)))
@@ -106,7 +107,7 @@ def train_run(options: TrainOptions) -> dict:
             recipe, data, run.path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
-            corpus_balance=options.corpus_balance == "equal", verbose=verbose, resume=resume, callbacks=progress,
+            corpus_balance=options.corpus_balance, verbose=verbose, resume=resume, callbacks=progress,
             save_state=lambda state: _save_checkpoint(run, state))
     except InputError:
         raise

@@ -1,4 +1,4 @@
-"""The Keras layers of the models (augmentation, attention) and per-band standardisation.
+"""The Keras layers of the models (augmentation, attention) and per-band standardisation (per split, per clip).
 
 Every layer a saved model names is defined here (or in ``features.py``) and registered, so
 that loading a model imports these modules, not the model modules.
@@ -107,6 +107,40 @@ class Attention(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="train")
+class ClipBandNorm(layers.Layer):
+    """Per clip and mel band: subtract the band's mean over the clip's voiced frames (and with
+    ``scale``, divide by its standard deviation there); frames below ``active_level`` become 0.
+
+    Cepstral mean normalisation on the log-mel: a microphone or room multiplies each band's
+    power by a constant, which the log turns into a constant per-band offset; subtracting each
+    clip's own band means removes it, with no corpus statistics needed at prediction. The means
+    are taken over the voiced frames only (frame mean over bands above ``active_level``, the
+    Functionals' level), so that how much silence a clip has (TESS's single words: 55 % of
+    frames; RAVDESS's sentences: 37 %) does not move them; the silent frames are set to 0,
+    the band's voiced mean, so the network sees no silence level either. A clip with no voiced
+    frame uses all of them. (batch, n_mels, frames, 1) -> same shape.
+    """
+
+    def __init__(self, scale: bool = False, active_level: float = -0.9, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.active_level = scale, active_level
+
+    def call(self, inputs):
+        x = ops.cast(inputs, "float32")
+        active = ops.cast(ops.mean(x, axis=1, keepdims=True) > self.active_level, "float32")  # (B, 1, T, 1)
+        none = ops.cast(ops.sum(active, axis=2, keepdims=True) == 0, "float32")
+        active = ops.maximum(active, none)  # no voiced frame: every frame counts
+        n = ops.sum(active, axis=2, keepdims=True)
+        centred = x - ops.sum(x * active, axis=2, keepdims=True) / n
+        if self.scale:
+            centred = centred / ops.sqrt(ops.sum(ops.square(centred) * active, axis=2, keepdims=True) / n + 1e-4)
+        return centred * active
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "active_level": self.active_level}
 
 
 def seeded_glorot(seed: int):
