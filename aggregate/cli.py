@@ -177,7 +177,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress (a bar on a terminal, else a line every 10 s or 10%%, on stderr)")
+                        help="no progress (a bar on a terminal, else a line every 10 s or 10%%, on stderr) "
+                             "and no summary: only warnings and errors, on stderr")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the results on stdout (text goes to stderr)")
 
@@ -224,12 +225,19 @@ def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: b
     if synthetic:  # travels with the manifest into shards and data cards, which then say so
         manifest.meta["synthetic"] = True
     write_manifest(manifest, output)
-    _report_written(manifest, output, out or sys.stdout)
+    _report_written(manifest, output, out or sys.stdout, quiet=not progress)
     return manifest
 
 
-def _report_written(manifest, output: Path, out) -> None:
-    from .manifest.build import summarize
+def _report_written(manifest, output: Path, out, quiet: bool = False) -> None:
+    """The summary for people, or with ``quiet`` only its warnings (on stderr): a split that
+    measures nothing is worth a line even in a script."""
+    from .manifest.build import summarize, warnings_of
+
+    if quiet:
+        for line in warnings_of(manifest):
+            print(line, file=sys.stderr)
+        return
     from .manifest.format import rejects_path
 
     print(summarize(manifest), file=out)
@@ -260,7 +268,7 @@ def _run_select(args: argparse.Namespace) -> int:
 
     selection = Selection(tuple(args.corpus), tuple(args.split), tuple(args.speaker), args.max_duration, args.where)
     manifest = select_file(args.manifest, args.output, selection)
-    _report_written(manifest, args.output, _human(args))
+    _report_written(manifest, args.output, _human(args), quiet=args.quiet)
     if args.json:
         _print_json(dict(_written_json(manifest, args.output), selected_from=manifest.meta["selected_from"]))
     return 0
