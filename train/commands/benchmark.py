@@ -30,6 +30,7 @@ from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
 from aggregate.manifest.split_config import SplitConfig
 from aggregate.owned import check_owned, listed_files, marker_text
+from aggregate.vocabulary import INDEX_FILE
 
 from ..inputs import TrainOptions, load_splits, open_inputs
 from ..metrics import evaluate
@@ -123,7 +124,7 @@ def _run(name: str, options: TrainOptions) -> dict:
 def _key(name: str, options: TrainOptions) -> dict:
     """What made a result: the shards (their index's SHA-256 covers every shard's and the manifest's),
     the split, the model and every option (seed, epochs, ...), but not where the run folder is."""
-    index = Path(options.shards) / "index.json"
+    index = Path(options.shards) / INDEX_FILE
     made_of = {k: v for k, v in asdict(options).items() if k not in ("shards", "out", "verbose", "overwrite", "resume")}
     return {"name": name, "shards_index_sha256": sha256_of(index) if index.is_file() else None,
             "options": json.loads(json.dumps(made_of, sort_keys=True, default=str))}
