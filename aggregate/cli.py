@@ -276,19 +276,20 @@ def _run_select(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo.corpora import write_demo_corpora
+    from .recipe import FeatureConfig
+    from .shards.writing import ShardsFolderWriter
 
+    # The corpora are about to be written again: the old shards go first (only files the render wrote,
+    # unchanged), so that a folder holding anything else is refused before anything is written.
+    ShardsFolderWriter(args.shards).discard()
     print(f"writing the demo corpora to {args.dir}/ ...")
     demo = write_demo_corpora(args.dir, seed=args.seed)
     flags = " ".join(f"--{name} {shlex.quote(str(root))}" for name, root in demo.roots.items())
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True, synthetic=True)
 
-    from .recipe import FeatureConfig
-    from .shards.writing import ShardsFolderWriter
-
     jobs = os.cpu_count() or 1
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
-    ShardsFolderWriter(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
     storage = StorageConfig(shard_size=64)
     status = _render(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")

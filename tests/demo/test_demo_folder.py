@@ -52,3 +52,16 @@ def test_corpus_folders_without_the_demos_marker_are_refused(tmp_path):
     with pytest.raises(InputError, match="not written by `python -m aggregate demo`"):
         write_demo_corpora(out, clips_scale=0.3)
     assert (out / "iemocap" / "session.wav").read_bytes() == b"a real corpus"
+
+
+def test_the_demo_refuses_a_shards_folder_it_did_not_write_before_writing_anything(tmp_path, capsys):
+    from aggregate.cli import main
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "thesis.txt").write_text("years of work")
+    status = main(["demo", "--dir", str(tmp_path / "demo"), "--output", str(tmp_path / "m.parquet"),
+                   "--shards", str(shards)])
+    assert status == 2 and "not written by `python -m aggregate render`" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists() and not (tmp_path / "m.parquet").exists()
+    assert (shards / "thesis.txt").read_text() == "years of work"
