@@ -188,7 +188,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="no progress (a bar on a terminal, else a line every 10 s or 10%%, on stderr)")
+                        help="no progress (a bar on a terminal, else a line every 10 s or 10%%, on stderr) "
+                             "and no summary: only warnings and errors, on stderr")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the results on stdout (text goes to stderr)")
 
@@ -235,12 +236,19 @@ def _build_and_write(roots: dict, policy: LabelPolicy, output: Path, progress: b
     if synthetic:  # travels with the manifest into shards and data cards, which then say so
         manifest.meta["synthetic"] = True
     write_manifest(manifest, output)
-    _report_written(manifest, output, out or sys.stdout)
+    _report_written(manifest, output, out or sys.stdout, quiet=not progress)
     return manifest
 
 
-def _report_written(manifest, output: Path, out) -> None:
-    from .manifest.build import summarize
+def _report_written(manifest, output: Path, out, quiet: bool = False) -> None:
+    """The summary for people, or with ``quiet`` only its warnings (on stderr): a split that
+    measures nothing is worth a line even in a script."""
+    from .manifest.build import summarize, warnings_of
+
+    if quiet:
+        for line in warnings_of(manifest):
+            print(line, file=sys.stderr)
+        return
     from .manifest.format import rejects_path
 
     print(summarize(manifest), file=out)
@@ -271,7 +279,7 @@ def _run_select(args: argparse.Namespace) -> int:
 
     selection = Selection(tuple(args.corpus), tuple(args.split), tuple(args.speaker), args.max_duration, args.where)
     manifest = select_file(args.manifest, args.output, selection)
-    _report_written(manifest, args.output, _human(args))
+    _report_written(manifest, args.output, _human(args), quiet=args.quiet)
     if args.json:
         _print_json(dict(_written_json(manifest, args.output), selected_from=manifest.meta["selected_from"]))
     return 0
@@ -279,19 +287,20 @@ def _run_select(args: argparse.Namespace) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     from .demo.corpora import write_demo_corpora
+    from .recipe import FeatureConfig
+    from .shards.writing import ShardsFolderWriter
 
+    # The corpora are about to be written again: the old shards go first (only files the render wrote,
+    # unchanged), so that a folder holding anything else is refused before anything is written.
+    ShardsFolderWriter(args.shards).discard()
     print(f"writing the demo corpora to {args.dir}/ ...")
     demo = write_demo_corpora(args.dir, seed=args.seed)
     flags = " ".join(f"--{name} {shlex.quote(str(root))}" for name, root in demo.roots.items())
     print(f"\n$ python -m aggregate manifest {flags} -o {args.output}")
     _build_and_write(demo.roots, LabelPolicy(), args.output, progress=True, synthetic=True)
 
-    from .recipe import FeatureConfig
-    from .shards.writing import ShardsFolderWriter
-
     jobs = os.cpu_count() or 1
     print(f"\n$ python -m aggregate render {args.output} -o {args.shards} --jobs {jobs} --shard-size 64")
-    ShardsFolderWriter(args.shards).discard()  # the demo corpora were just rewritten: start the shards afresh
     storage = StorageConfig(shard_size=64)
     status = _render(args.output, args.shards, FeatureConfig(), storage, jobs, {}, "loky", None, True)
     print(f"\n$ python -m aggregate verify {args.shards}")

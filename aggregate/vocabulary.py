@@ -9,6 +9,7 @@ EMOTIONS: tuple[str, ...] = ("neutral", "anger", "disgust", "fear", "happy", "sa
 
 # The splits a clip can be in, in this order (aggregate.manifest.split_assign assigns them).
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+HELD_OUT_SPLITS: tuple[str, ...] = SPLITS[1:]  # the splits scored, never trained on
 # How a split can be made (``SplitConfig.strategy``; aggregate.manifest.split_assign says what each does).
 SPLIT_STRATEGIES: tuple[str, ...] = ("speakers", "leave-one-corpus-out", "kfold", "random")
 

@@ -116,9 +116,11 @@ def run_train(shards: Path, model: str, epochs: int, batch_size: int | None) -> 
         if batch_size:
             command += ["--batch-size", str(batch_size)]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=_env())
-        with open(out / "history.csv", newline="") as handle:
+        from train.run_folder import RunFolder
+
+        with open(out / RunFolder.HISTORY, newline="") as handle:
             seconds = [float(row["seconds"]) for row in csv.DictReader(handle)]
-        clips = json.loads((out / "config.json").read_text())["clips"]["train"]
+        clips = json.loads((out / RunFolder.CONFIG).read_text())["clips"]["train"]
     return seconds, clips
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from aggregate.errors import run_command
+from aggregate.vocabulary import INDEX_FILE, SPLIT_STRATEGIES
 
 COMMANDS = ("train", "evaluate", "predict", "baseline", "benchmark")
 
@@ -146,13 +147,17 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of splits, initialisation and shuffling")
     group = parser.add_argument_group("splits (default: the manifest's split column; see docs/training.md)")
     group.add_argument("--splits", type=Path, help="reuse a splits.csv of an earlier run")
-    group.add_argument("--split-strategy", choices=["speakers", "leave-one-corpus-out", "kfold", "random"],
+    from aggregate.manifest.split_config import SplitConfig
+
+    defaults = SplitConfig()
+    group.add_argument("--split-strategy", choices=SPLIT_STRATEGIES,
                        help="compute the split here instead of using the manifest's (random: clip by clip, "
                             "LEAKS SPEAKERS; only to show how much that inflates figures)")
     group.add_argument("--test-corpus", help="with leave-one-corpus-out: the corpus held out for test")
-    group.add_argument("--folds", type=int, default=5, help="with kfold: how many folds (default: 5)")
-    group.add_argument("--fold", type=int, default=0,
-                       help="with kfold: which fold is test (default: 0); validation is a ~10%% share of the "
+    group.add_argument("--folds", type=int, default=defaults.folds,
+                       help=f"with kfold: how many folds (default: {defaults.folds})")
+    group.add_argument("--fold", type=int, default=defaults.fold,
+                       help=f"with kfold: which fold is test (default: {defaults.fold}); validation is a ~10%% share of the "
                             "other folds' speakers")
 
 
@@ -168,9 +173,9 @@ def _check_inputs(args: argparse.Namespace) -> None:
         raise InputError(f"--learning-rate must be above 0, got {args.learning_rate}")
     shards = getattr(args, "shards", None)
     if shards is not None:
-        index = shards / "index.json"
+        index = shards / INDEX_FILE
         if not shards.is_dir() or not index.is_file():
-            raise InputError(f"{shards} is not a shards folder (no index.json); write one with "
+            raise InputError(f"{shards} is not a shards folder (no {INDEX_FILE}); write one with "
                              "python -m aggregate render")
         try:
             index.open("rb").close()

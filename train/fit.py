@@ -17,6 +17,7 @@ from aggregate.vocabulary import EMOTIONS
 from .data import SplitData, batches_per_epoch, make_dataset, view_arrays
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights
 from .models import Recipe
+from .run_folder import RunFolder
 
 MONITOR = "pr_auc"  # Keras's PR-AUC per emotion, averaged: for checkpoints; the report's mAP is scikit-learn's AP
 
@@ -201,7 +202,7 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
         dtype = tf.as_dtype(data["train"].folder.storage.dtype) if on_gpu else tf.float32
         train_ds = with_mixup(train_ds, recipe.mixup, seed, dtype, skip=first * per_epoch).prefetch(tf.data.AUTOTUNE)
     val_ds = make_dataset(data["val"], 64, shuffle=False, cache=cache, readers=readers)
-    callbacks = [_epoch_seconds_callback()(), keras.callbacks.CSVLogger(out / "history.csv", append=first > 0),
+    callbacks = [_epoch_seconds_callback()(), keras.callbacks.CSVLogger(out / RunFolder.HISTORY, append=first > 0),
                  *callbacks]
     stopper = None
     if recipe.schedule == "constant":

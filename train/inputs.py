@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from aggregate.shards.reading import ShardsFolder
+from aggregate.vocabulary import SPLITS
 from aggregate.manifest.split_config import SplitConfig
 from aggregate.manifest.split_assign import assign_splits
 from aggregate.manifest.split_checks import check_speaker_disjoint, require_nonempty
@@ -70,7 +71,7 @@ def splits_for(shards: ShardsFolder, options: TrainOptions) -> tuple[pd.DataFram
     else:  # --split-strategy random: the leak is the point (see aggregate.manifest.split_assign)
         print("warning: --split-strategy random puts each speaker's clips in several splits: "
               "its figures are inflated, never report them as speaker-independent", file=sys.stderr)
-    require_nonempty(clips["split"], needed=("train", "val", "test"))
+    require_nonempty(clips["split"], needed=SPLITS)
     return clips, source
 
 
@@ -78,7 +79,7 @@ def load_splits(shards: ShardsFolder, options: TrainOptions, clips: pd.DataFrame
     """Plan the reading of each split (a seeded subset of each with --limit)."""
     views = model_recipe(options.model).views
     return {name: load_split(shards, clips.loc[clips["split"] == name, "sample_id"],
-                             limit=options.limit, seed=options.seed, views=views) for name in ("train", "val", "test")}
+                             limit=options.limit, seed=options.seed, views=views) for name in SPLITS}
 
 
 def recipe_for(options: TrainOptions) -> Recipe:

@@ -19,11 +19,9 @@ from typing import Callable
 
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, make_folder, sha256_of
-from aggregate.owned import check_not_inside_owned, check_owned, listed_files, marker_text
+from aggregate.owned import BENCHMARK, RUN, check_not_inside_owned, check_owned, listed_files, write_marker
 
-MARKER = ".aggregate-run"
-BENCHMARK_MARKER = ".aggregate-benchmark"
-WRITER = "python -m train"
+MARKER, WRITER = RUN.marker, RUN.writer
 
 
 class RunFolder:
@@ -62,7 +60,7 @@ class RunFolder:
 
         Call it after every input is checked: it is the first thing that touches the disk."""
         path = Path(path)
-        check_not_inside_owned(path, "--out", allowed=(BENCHMARK_MARKER,))  # a benchmark's runs live in it
+        check_not_inside_owned(path, "--out", allowed=(BENCHMARK.marker,))  # a benchmark's runs live in it
         listed = check_owned(path, MARKER, WRITER, "--out")
         if listed or (path.is_dir() and any(path.iterdir())):
             if not overwrite:
@@ -201,8 +199,7 @@ class RunFolder:
 
     def _write_marker(self) -> None:
         hold_writer_lock(self.path)  # evaluate writes into an opened run: one writer at a time there too
-        atomic_write(self.path / MARKER, lambda tmp: Path(tmp).write_text(
-            marker_text(WRITER, self.files, writer_pid=os.getpid())))
+        write_marker(self.path, RUN, self.files, writer_pid=os.getpid())
 
 
 # One writer per run folder: a flock on the folder itself (no lock file that the marker would have to

@@ -12,20 +12,18 @@ Run ``python -m aggregate.demo.corpora OUT_DIR`` to write the demo corpora.
 from __future__ import annotations
 
 import argparse
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..corpora import CORPORA
-from ..errors import InputError
+from ..files import sha256_of
+from ..owned import DEMO, check_owned_tree, remove_owned, write_marker
 from . import crema_d, iemocap, ravdess, tess
 from .forge import Expected
 
 # Each corpus's forger, by the corpus's name: a corpus added to the registry adds its line here.
 FORGERS = {"iemocap": iemocap.forge, "crema-d": crema_d.forge, "tess": tess.forge, "ravdess": ravdess.forge}
-
-_MARKER = ".synth-demo"  # marks an out_dir written by this module, so rewriting it may clear it
 
 
 @dataclass(frozen=True)
@@ -35,16 +33,18 @@ class DemoCorpora:
 
 
 def _prepare(out: Path) -> None:
-    """Refuse to mix with foreign files; clear a previous demo written here."""
-    tops = [out / name for name in CORPORA]
-    if (out / _MARKER).exists():
-        for top in tops:
-            if top.exists():
-                shutil.rmtree(top)
-    elif any(top.exists() and any(top.iterdir()) for top in tops):
-        raise InputError(f"{out} already holds corpus folders not written by the demo; choose another --dir")
+    """Clear the corpora a previous demo wrote here: only files its marker (aggregate.owned) lists,
+    each still as written; a corpus folder holding anything else refuses ``out``, and nothing is
+    removed. Other entries of ``out`` (the demo's shards and report folders) are left alone."""
+    remove_owned(out, check_owned_tree(out, DEMO, list(CORPORA), "--dir"), DEMO.marker)
     out.mkdir(parents=True, exist_ok=True)
-    (out / _MARKER).write_text("demo corpora written by aggregate.demo\n")
+
+
+def _mark(out: Path) -> None:
+    """List every file written under the corpus folders, with its SHA-256, in ``out``'s marker."""
+    files = {p.relative_to(out).as_posix(): sha256_of(p) for name in CORPORA
+             for p in sorted((out / name).rglob("*")) if p.is_file()}
+    write_marker(out, DEMO, files)
 
 
 def write_demo_corpora(out_dir: Path | str, seed: int = 0, clips_scale: float = 1.0,
@@ -56,6 +56,7 @@ def write_demo_corpora(out_dir: Path | str, seed: int = 0, clips_scale: float = 
     for name in CORPORA:
         roots[name], written = FORGERS[name](out / name, seed, clips_scale=clips_scale, seconds_scale=seconds_scale)
         expected += written
+    _mark(out)
     return DemoCorpora(roots, expected)
 
 

@@ -28,7 +28,7 @@ from ..vocabulary import EMOTIONS
 from .format import COLUMNS, REJECT_COLUMNS, Manifest
 from .split_assign import assign_splits
 from .split_config import SplitConfig
-from .split_summary import summarize_splits
+from .split_summary import few_speaker_warnings, split_summary, summarize_splits
 
 
 @dataclass(frozen=True)
@@ -267,3 +267,10 @@ def summarize(manifest: Manifest) -> str:
     if notes:
         lines += ["", "notes:", *notes]
     return "\n".join(lines)
+
+
+def warnings_of(manifest: Manifest) -> list[str]:
+    """The summary's warnings alone (``-q``): corpora whose val or test holds too few speakers."""
+    if "split" not in manifest.clips or not len(manifest.clips):
+        return []
+    return few_speaker_warnings(split_summary(manifest.clips, manifest.clips["split"]))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..vocabulary import SPLITS
+from ..vocabulary import HELD_OUT_SPLITS, SPLITS
 from .split_assign import LABEL_COLUMNS, corpora_in_order
 from .split_checks import aligned
 
@@ -69,7 +69,7 @@ def few_speaker_warnings(summary: SplitSummary, strategy: str | None = "speakers
     file): the other strategies are those tools, and keep val small or test empty by design."""
     if strategy not in ("speakers", None):
         return []
-    held_out, lines = ("val", "test"), []
+    held_out, lines = HELD_OUT_SPLITS, []
     for corpus in summary.clips.index.drop("all"):
         if "train" not in summary.names or not summary.clips.at[corpus, "train"]:
             continue  # not trained on (a held-out corpus): nothing of it is picked or tuned on few voices

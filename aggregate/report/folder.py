@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Iterator
 
 from ..files import current_umask, sha256_of
-from ..owned import check_not_inside_owned, check_owned, listed_files, marker_text
+from ..owned import REPORT, check_not_inside_owned, check_owned, listed_files, write_marker
 
-MARKER = ".aggregate-report"
-_WRITER = "python -m aggregate report"
+MARKER, _WRITER = REPORT.marker, REPORT.writer
 
 
 def check_replaceable(output: Path) -> None:
@@ -39,7 +38,7 @@ def report_folder(output: Path) -> Iterator[Path]:
         os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; a report is meant to be shared
         yield tmp
         files = {p.name: sha256_of(p) for p in sorted(tmp.iterdir())}  # a later report replaces only these bytes
-        (tmp / MARKER).write_text(marker_text(_WRITER, files))
+        write_marker(tmp, REPORT, files)
         _swap(tmp, output)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

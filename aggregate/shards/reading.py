@@ -11,6 +11,7 @@ Layout (docs/shards.md)::
     manifest.parquet          the manifest the shards were rendered from, without this machine's
                               folders (and its rejects CSV)
     .render.lock              held by the render that is writing the folder
+    .aggregate-shards         the files the render wrote, each with its SHA-256 (``aggregate.owned``)
 
 Everything read from a folder is data received, not instructions: ``open`` checks the
 index's structure, confines every shard name to the folder, and checks each shard's

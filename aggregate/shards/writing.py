@@ -19,17 +19,18 @@ from ..errors import InputError
 from ..files import (atomic_write, make_durable, make_folder, open_own_file, refuse_link, sha256_of, temporaries_of,
                      temporary_beside)
 from ..manifest.format import ManifestTable, rejects_path, write_shareable_copy
-from ..owned import check_not_inside_owned
+from ..owned import (SHARDS, check_not_inside_owned, check_owned, check_owned_tree, listed_files, remove_owned,
+                     write_marker)
 from ..recipe import FeatureConfig
 from ..views.log_mel import LogMel
 from ..vocabulary import EMOTIONS, INDEX_FILE, LOCK_FILE, MANIFEST_FILE, PLAN_FILE
 from . import h5, view_h5
-from .reading import CHECKSUM_SUFFIX, SHARD_NAME, VIEW_NAME, ShardsFolder, read_json, shard_name
+from .reading import CHECKSUM_SUFFIX, ShardsFolder, read_json, shard_name
 from .storage import StorageConfig
 
 # Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.
 OWN_TEMPORARIES = tuple(temporaries_of(name) for name in ("shard-*", INDEX_FILE, PLAN_FILE, MANIFEST_FILE,
-                                                         rejects_path(MANIFEST_FILE).name))
+                                                         rejects_path(MANIFEST_FILE).name, SHARDS.marker))
 
 
 class ShardsFolderWriter(ShardsFolder):
@@ -38,6 +39,7 @@ class ShardsFolderWriter(ShardsFolder):
     def __init__(self, path: Path | str):
         super().__init__(path)
         self._lock = None
+        self.owned: dict[str, str | None] = {}  # what its marker lists (aggregate.owned): file -> SHA-256
 
     def claim(self, plan: dict) -> None:
         """Lock the folder for this process and start it, or check that an existing one has this plan."""
@@ -63,12 +65,16 @@ class ShardsFolderWriter(ShardsFolder):
             for name, view in _planned_views(before, plan_file).items():
                 if view["config_hash"] != plan["views"][name]["config_hash"]:
                     raise InputError(f"{out} holds the view {name} with another config; render into a new folder")
+        # an earlier run's list (view shards are listed by their path, VIEW/shard-NNNNN.h5), resumed
+        self.owned = listed_files(out, SHARDS.marker, SHARDS.writer, nested=True) or {}
+        self._own(LOCK_FILE)
         for folder in [out] + [out / name for name in plan.get("views", {})]:
             for pattern in OWN_TEMPORARIES:  # ours, from an interrupted run: the lock says none is in use
                 for stale in folder.glob(pattern):
                     stale.unlink(missing_ok=True)
         if not plan_file.exists() or read_json(plan_file, "render plan") != plan:
             _write(plan_file, lambda tmp: Path(tmp).write_text(json.dumps(plan, indent=1, sort_keys=True)))
+            self._own(PLAN_FILE)
 
     def write_manifest_copy(self, source: ManifestTable) -> None:
         """Keep the manifest being rendered (``claim`` first), without this machine's folders."""
@@ -78,6 +84,7 @@ class ShardsFolderWriter(ShardsFolder):
                 write_shareable_copy(source, copy)
             except OSError as err:
                 raise _write_error(copy, err) from None
+            self._own(MANIFEST_FILE, rejects_path(MANIFEST_FILE).name)
 
     def _take_lock(self) -> None:
         # Never through a link, never a file with another name (open_own_file): the lock is written in place.
@@ -96,28 +103,23 @@ class ShardsFolderWriter(ShardsFolder):
         handle.flush()
         self._lock = handle  # held until this process exits or release()
 
-    def discard(self) -> None:
-        """Delete a shards folder this tool wrote: its own files only; refuse if anything else is in it."""
-        own = {INDEX_FILE, PLAN_FILE, MANIFEST_FILE, rejects_path(MANIFEST_FILE).name, LOCK_FILE}
-        if not self.path.exists():
-            return
-        if not (self.path / PLAN_FILE).is_file():
-            raise InputError(f"{self.path} is not a shards folder; pass another folder or move it away")
-        views = [p for p in self.path.iterdir() if p.is_dir() and not p.is_symlink() and VIEW_NAME.match(p.name)]
-        others = [p.name for p in self.path.iterdir() if p.name not in own and p not in views
-                  and not SHARD_NAME.match(p.name.removesuffix(CHECKSUM_SUFFIX))]
-        others += [f"{v.name}/{p.name}" for v in views for p in v.iterdir()
-                   if not SHARD_NAME.match(p.name.removesuffix(CHECKSUM_SUFFIX))]
-        if others:
-            raise InputError(f"{self.path} holds files this tool did not write ({', '.join(sorted(others)[:3])}); "
-                             "move them away or pass another folder")
-        for view in views:
-            for path in view.iterdir():
-                path.unlink()
-            view.rmdir()
-        for path in self.path.iterdir():
-            path.unlink()
-        self.path.rmdir()
+    def discard(self, option: str = "--shards") -> None:
+        """Delete a shards folder this tool wrote (the demo's, to start afresh): only the files its marker
+        lists, each still as written, its views' subfolders included; anything else in it refuses it,
+        named, and nothing is removed."""
+        listed = check_owned(self.path, SHARDS.marker, SHARDS.writer, option, subfolders=True, nested=True)
+        views = [p.name for p in self.path.iterdir() if p.is_dir() and not p.is_symlink()] if listed else []
+        below = check_owned_tree(self.path, SHARDS, views, option)  # every file in a view folder listed, unchanged
+        remove_owned(self.path, {**{k: v for k, v in listed.items() if "/" not in k}, **below}, SHARDS.marker)
+
+    def _own(self, *names: str, known: dict[str, str] | None = None) -> None:
+        """Record files just written here in the folder's marker with their SHA-256 (``known``: name ->
+        SHA-256 already computed), in one write of the marker. Names are relative to the folder."""
+        self.owned.update({name: sha256_of(self.path / name) for name in names}, **(known or {}))
+        try:
+            write_marker(self.path, SHARDS, self.owned)
+        except OSError as err:
+            raise _write_error(self.path / SHARDS.marker, err) from None
 
     def release(self) -> None:
         if self._lock is not None:
@@ -167,6 +169,7 @@ class ShardsFolderWriter(ShardsFolder):
             raise _write_error(path, err) from None
         digest = sha256_of(path)
         _write(path.with_name(path.name + CHECKSUM_SUFFIX), lambda tmp: Path(tmp).write_text(digest + "\n"))
+        self._own(f"{view}/{path.name}{CHECKSUM_SUFFIX}", known={f"{view}/{path.name}": digest})
 
     def start_shard(self, number: int, rows: int, recipe: FeatureConfig, storage: StorageConfig) -> ShardDraft:
         """A shard of ``rows`` samples to write while it renders; see ``ShardDraft``."""
@@ -175,7 +178,7 @@ class ShardsFolderWriter(ShardsFolder):
             raise InputError(f"disk full at {self.path}: free space and run the same command again")
         path = self.path / shard_name(number)
         try:
-            return ShardDraft(path, rows, recipe, storage)
+            return ShardDraft(path, rows, recipe, storage, written=self._own)
         except OSError as err:
             raise _write_error(path, err) from None
 
@@ -213,6 +216,7 @@ class ShardsFolderWriter(ShardsFolder):
                 view_failed += [dict(item, shard=path.name) for item in shard_failed]
             self.index["views"][name] = {**view, "folder": name, "shards": entries, "failed": view_failed}
         _write(self.path / INDEX_FILE, lambda tmp: Path(tmp).write_text(json.dumps(self.index, indent=1, sort_keys=True)))
+        self._own(INDEX_FILE)
 
 
 class ShardDraft:
@@ -220,8 +224,9 @@ class ShardDraft:
     temporary name. ``finish`` writes the rest and only then renames it into place, with its
     checksum beside it (a shard without a matching checksum is redone); ``discard`` drops it."""
 
-    def __init__(self, path: Path, rows: int, recipe: FeatureConfig, storage: StorageConfig):
+    def __init__(self, path: Path, rows: int, recipe: FeatureConfig, storage: StorageConfig, written=None):
         self.path = path
+        self._written = written  # told each file put in place (the folder's marker)
         self._tmp = temporary_beside(path)
         try:
             self._writer = h5.ShardWriter(self._tmp, rows, recipe, storage)
@@ -247,6 +252,8 @@ class ShardDraft:
         digest = sha256_of(self.path)
         checksum = self.path.with_name(self.path.name + CHECKSUM_SUFFIX)
         _write(checksum, lambda tmp: Path(tmp).write_text(digest + "\n"))
+        if self._written is not None:
+            self._written(checksum.name, known={self.path.name: digest})
 
     def discard(self) -> None:
         """Drop the shard: its file closed without writing anything more, the temporary file deleted

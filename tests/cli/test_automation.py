@@ -121,6 +121,23 @@ def test_quiet_prints_nothing(monkeypatch):
     assert err.getvalue() == ""
 
 
+def test_manifest_and_select_quiet_print_only_the_warnings(demo, tmp_path, capsys):
+    """-q: no summary and no progress; a split that measures nothing still gets its warning, on stderr."""
+    from aggregate.cli import main
+
+    out = tmp_path / "m.parquet"
+    assert main(["manifest", "--ravdess", str(demo.roots["ravdess"]), "-o", str(out)]) == 0
+    loud = capsys.readouterr()
+    warnings = [line for line in loud.out.splitlines() if line.startswith("warning: ")]
+    assert "rejected, by reason:" in loud.out and warnings  # the demo's few RAVDESS actors: val and test thin
+    assert main(["manifest", "--ravdess", str(demo.roots["ravdess"]), "-o", str(out), "-q"]) == 0
+    quiet = capsys.readouterr()
+    assert quiet.out == "" and quiet.err.splitlines() == warnings
+    assert main(["select", str(out), "-o", str(tmp_path / "s.parquet"), "--split", "train", "-q"]) == 0
+    selected = capsys.readouterr()
+    assert selected.out == "" and "rejected, by reason:" not in selected.err and (tmp_path / "s.parquet").is_file()
+
+
 def test_the_shards_folder_holds_no_path_of_the_machine(demo_shards, demo_manifest, tmp_path_factory):
     """Shared with collaborators: not one byte of it names a folder of the building machine."""
     machine = str(tmp_path_factory.getbasetemp())

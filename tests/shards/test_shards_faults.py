@@ -286,12 +286,30 @@ def test_the_demo_never_deletes_a_folder_it_did_not_write(tmp_path):
     shards = tmp_path / "mine"
     shards.mkdir()
     (shards / "thesis.txt").write_text("years of work")
-    with pytest.raises(InputError, match="not a shards folder"):
+    with pytest.raises(InputError, match="not written by `python -m aggregate render`.*no valid .aggregate-shards"):
         ShardsFolderWriter(shards).discard()
-    (shards / "plan.json").write_text("{}")
-    with pytest.raises(InputError, match="did not write.*thesis.txt"):
+    (shards / "plan.json").write_text("{}")  # looking like a shards folder is no proof
+    with pytest.raises(InputError, match="not written by `python -m aggregate render`"):
         ShardsFolderWriter(shards).discard()
     assert (shards / "thesis.txt").read_text() == "years of work"
+
+
+def test_discarding_a_rendered_folder_removes_only_what_its_marker_lists_unchanged(small_manifest, tmp_path):
+    out = tmp_path / "shards"
+    render_shards(small_manifest, out, storage=EIGHT, progress=False)
+    marker = json.loads((out / ".aggregate-shards").read_text())
+    assert set(marker["files"]) == {p.name for p in out.iterdir()} - {".aggregate-shards"}  # every file, each checksum
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=r"did not write \(notes.txt\)"):
+        ShardsFolderWriter(out).discard()
+    (out / "notes.txt").unlink()
+    flip_byte(out / "shard-00001.h5")  # edited since: no longer the tool's to delete
+    with pytest.raises(InputError, match="shard-00001.h5 no longer matches the checksum"):
+        ShardsFolderWriter(out).discard()
+    assert len(list(out.glob("shard-*.h5"))) == 5 and (out / "index.json").is_file()  # nothing removed
+    render_shards(small_manifest, out, storage=EIGHT, progress=False)  # resumed: the shard redone, listed again
+    ShardsFolderWriter(out).discard()
+    assert not out.exists()
 
 
 def test_reasons_for_unreadable_audio_name_no_folder_of_this_machine(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aggregate.vocabulary import EMOTIONS
+from aggregate.vocabulary import EMOTIONS, HELD_OUT_SPLITS
 from aggregate.manifest.split_files import split_table, write_splits
 
 from ..data import SplitData, read_all
@@ -54,7 +54,7 @@ def baseline_run(options: TrainOptions) -> dict:
     thresholds = tune_thresholds(data["val"].labels, scores["val"]) if options.tune_thresholds \
         else np.full(len(EMOTIONS), 0.5)
     results = {}
-    for name in ("val", "test"):
+    for name in HELD_OUT_SPLITS:
         results[name] = evaluate(data[name].labels, scores[name], thresholds, data[name].corpora)
         run.write_json(RunFolder.BASELINE_METRICS_VAL if name == "val" else RunFolder.BASELINE_METRICS_TEST,
                        results[name])

@@ -29,7 +29,8 @@ import numpy as np
 from aggregate.errors import InputError
 from aggregate.files import atomic_write, sha256_of
 from aggregate.manifest.split_config import SplitConfig
-from aggregate.owned import check_owned, listed_files, marker_text
+from aggregate.owned import BENCHMARK, check_owned, listed_files, write_marker
+from aggregate.vocabulary import INDEX_FILE
 
 from ..inputs import TrainOptions, load_splits, open_inputs
 from ..metrics import evaluate
@@ -44,7 +45,7 @@ FIGURES = (("UA", lambda m: m["single_label"]["unweighted_accuracy"]),
            ("WA", lambda m: m["single_label"]["weighted_accuracy"]),
            ("macro F1", lambda m: m["macro_f1"]), ("mAP", lambda m: m["mAP"]))
 LEAKY_MODELS = (DEFAULT_MODEL, "conv1d")  # the default, and seed 002's network behind its 97 % on TESS
-MARKER, WRITER, TABLE = ".aggregate-benchmark", "python -m train benchmark", "leaderboard.md"
+MARKER, WRITER, TABLE = BENCHMARK.marker, BENCHMARK.writer, "leaderboard.md"
 
 
 def run_benchmark(shards: Path, out: Path, folds: int = 4, models: list[str] | None = None,
@@ -104,8 +105,7 @@ def write_output(out: Path, name: str, write) -> None:
 
 
 def _write_marker(out: Path, files: dict[str, str | None]) -> None:
-    atomic_write(out / MARKER, lambda tmp: Path(tmp).write_text(
-        marker_text(WRITER, files, writer_pid=os.getpid())))
+    write_marker(out, BENCHMARK, files, writer_pid=os.getpid())
 
 
 def _run(name: str, options: TrainOptions) -> dict:
@@ -134,7 +134,7 @@ def _run(name: str, options: TrainOptions) -> dict:
 def _key(name: str, options: TrainOptions) -> dict:
     """What made a result: the shards (their index's SHA-256 covers every shard's and the manifest's),
     the split, the model and every option (seed, epochs, ...), but not where the run folder is."""
-    index = Path(options.shards) / "index.json"
+    index = Path(options.shards) / INDEX_FILE
     made_of = {k: v for k, v in asdict(options).items() if k not in ("shards", "out", "verbose", "overwrite", "resume")}
     return {"name": name, "shards_index_sha256": sha256_of(index) if index.is_file() else None,
             "options": json.loads(json.dumps(made_of, sort_keys=True, default=str))}

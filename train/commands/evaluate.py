@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from aggregate.vocabulary import EMOTIONS
+from aggregate.vocabulary import EMOTIONS, HELD_OUT_SPLITS
 from aggregate.errors import InputError
 from aggregate.shards.reading import ShardsFolder
 from aggregate.manifest.split_files import read_splits
@@ -123,7 +123,7 @@ def evaluate_run(run: Path, shards: Path | None = None, out: Path | None = None)
         raise InputError(f"evaluating {folder.path} on other shards ({shards_folder.path}) writes its figures "
                          "elsewhere: pass --out DIR; the run's own metrics stay as they are")
     table = read_splits(folder / RunFolder.SPLITS, speaker_disjoint=config["split"].get("strategy") != "random")
-    wanted = table.loc[table["split"].isin(["val", "test"]), "sample_id"]
+    wanted = table.loc[table["split"].isin(HELD_OUT_SPLITS), "sample_id"]
     missing = sorted(set(wanted) - set(shards_folder.places))
     if missing:
         raise InputError(f"{shards_folder.path} lacks {len(missing)} of the run's {len(wanted)} validation and test "
@@ -132,7 +132,7 @@ def evaluate_run(run: Path, shards: Path | None = None, out: Path | None = None)
     seed = config["options"].get("seed", 0)
     views = ("log_mel", *(config.get("views") or {}))
     val, test = (load_split(shards_folder, table.loc[table["split"] == s, "sample_id"], limit=limit, seed=seed,
-                            views=views) for s in ("val", "test"))
+                            views=views) for s in HELD_OUT_SPLITS)
     model = folder.load_model()
     target = RunFolder.create(out) if out is not None else folder
     if out is not None:
