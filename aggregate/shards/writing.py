@@ -25,7 +25,7 @@ from ..recipe import FeatureConfig
 from ..views.log_mel import LogMel
 from ..vocabulary import EMOTIONS, INDEX_FILE, LOCK_FILE, MANIFEST_FILE, PLAN_FILE
 from . import h5, view_h5
-from .reading import CHECKSUM_SUFFIX, ShardsFolder, read_json, shard_name
+from .reading import CHECKSUM_SUFFIX, VIEW_NAME, ShardsFolder, read_json, shard_name
 from .storage import StorageConfig
 
 # Half-written files of an interrupted run: the temporary names (aggregate.files) of what this folder holds.

@@ -39,8 +39,8 @@ def test_a_write_that_fails_mid_shard_ends_cleanly(small_manifest, tmp_path, lim
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])  # not 139
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: cannot write {out / 'shard-00000.h5'}"), result.stderr
-    assert sorted(p.name for p in out.iterdir()) == [".render.lock", "manifest.parquet", "manifest.rejects.csv",
-                                                     "plan.json"]  # nothing half-written
+    assert sorted(p.name for p in out.iterdir()) == [".aggregate-shards", ".render.lock", "manifest.parquet",
+                                                     "manifest.rejects.csv", "plan.json"]  # nothing half-written
     rerun = subprocess.run([sys.executable, "-m", "aggregate", "render", str(small_manifest), "-o", str(out), "-j", "1",
                             "--shard-size", "64", "-q"], capture_output=True, text=True,
                            env=dict(os.environ, PYTHONPATH=str(PROJECT)))

@@ -216,3 +216,28 @@ def test_the_render_command_refuses_a_bad_view_option_in_one_line(small_manifest
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_discarding_a_folder_with_a_view_removes_its_listed_view_shards_and_nothing_else(both, tmp_path):
+    from aggregate.shards.writing import ShardsFolderWriter
+
+    out = tmp_path / "shards"
+    shutil.copytree(both, out)
+    listed = set(json.loads((out / ".aggregate-shards").read_text())["files"])
+    assert {p.relative_to(out).as_posix() for p in (out / "waveform").iterdir()} <= listed  # view shards listed
+    (out / "waveform" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="notes.txt"):
+        ShardsFolderWriter(out).discard()
+    assert (out / "waveform" / "shard-00000.h5").is_file() and (out / "index.json").is_file()  # nothing removed
+    (out / "waveform" / "notes.txt").unlink()
+    with (out / "waveform" / "shard-00001.h5").open("r+b") as handle:  # edited since written: not ours to delete
+        handle.seek(-1, 2)
+        last = handle.read(1)
+        handle.seek(-1, 2)
+        handle.write(bytes([last[0] ^ 0xFF]))
+    with pytest.raises(InputError, match="shard-00001.h5 no longer matches"):
+        ShardsFolderWriter(out).discard()
+    assert len(list((out / "waveform").glob("shard-*.h5"))) == len(list(out.glob("shard-*.h5")))
+    shutil.copy(both / "waveform" / "shard-00001.h5", out / "waveform" / "shard-00001.h5")
+    ShardsFolderWriter(out).discard()
+    assert not out.exists()
