@@ -40,3 +40,20 @@ def write_wav(path: Path, seconds: float = 0.5, rate: int = 16000, channels: int
     tone = 0.1 * np.sin(2 * np.pi * 220 * t)
     sf.write(path, np.stack([tone] * channels, axis=1), rate, subtype="PCM_16")
     return path
+
+
+def fenced_blocks(doc: Path) -> list[tuple[str, str, str]]:
+    """(heading above it, language, code) for each fenced block of a Markdown doc: what the walk-through
+    tests run."""
+    blocks, heading, lines = [], "", iter(doc.read_text().splitlines())
+    for line in lines:
+        if line.startswith("#"):
+            heading = line
+        elif line.startswith("```"):
+            code = []
+            for inner in lines:
+                if inner.startswith("```"):
+                    break
+                code.append(inner)
+            blocks.append((heading, line[3:].strip(), "\n".join(code) + "\n"))
+    return blocks

@@ -32,18 +32,7 @@ def load_clip(path: Path | str, config: FeatureConfig, corpus: str, expected: tu
 def decode_cropped(source, path: Path, config: FeatureConfig, corpus: str) -> np.ndarray:
     """``load_clip`` from ``source`` (a path or the file's checked bytes, ``checked_bytes``); ``path``
     names the file in errors."""
-    try:
-        # libsndfile reads by content, not extension: AIFF under a .wav name decodes fine.
-        with sf.SoundFile(source) as handle:
-            native_rate = int(handle.samplerate)
-            data = handle.read(frames=_frames_to_read(native_rate, config), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as err:
-        raise DecodeError(path, why_unreadable(path, err)) from err
-    if data.shape[0] == 0:
-        raise DecodeError(path, "no audio samples (zero frames); re-export or drop the file")
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if not np.isfinite(mono).all():
-        raise DecodeError(path, "samples are NaN or infinite; the file is corrupt")
+    mono, native_rate = _read_mono(source, path, lambda rate: _frames_to_read(rate, config))
     if native_rate != config.sample_rate:
         mono = soxr.resample(np.ascontiguousarray(mono), native_rate, config.sample_rate,
                            quality=config.resampler)  # soxr takes librosa's names ("soxr_hq" = HQ)
@@ -72,10 +61,18 @@ def checked_bytes(path: Path, size: int, sha256: str) -> bytes:
 def decode_native(source, path: Path) -> tuple[np.ndarray, int]:
     """The whole file as float32 mono (channels averaged) and its sample rate; ``source`` as in
     ``decode_cropped``."""
+    mono, native_rate = _read_mono(source, path, lambda rate: -1)
+    return np.ascontiguousarray(mono, dtype=np.float32), native_rate
+
+
+def _read_mono(source, path: Path, frames_at) -> tuple[np.ndarray, int]:
+    """float32 mono (channels averaged) of ``frames_at(native rate)`` frames (-1: all) and the rate;
+    DecodeError for a file libsndfile cannot read, one without samples, or one with NaN or infinities."""
     try:
+        # libsndfile reads by content, not extension: AIFF under a .wav name decodes fine.
         with sf.SoundFile(source) as handle:
             native_rate = int(handle.samplerate)
-            data = handle.read(dtype="float32", always_2d=True)
+            data = handle.read(frames=frames_at(native_rate), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, ValueError) as err:
         raise DecodeError(path, why_unreadable(path, err)) from err
     if data.shape[0] == 0:
@@ -83,7 +80,7 @@ def decode_native(source, path: Path) -> tuple[np.ndarray, int]:
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if not np.isfinite(mono).all():
         raise DecodeError(path, "samples are NaN or infinite; the file is corrupt")
-    return np.ascontiguousarray(mono, dtype=np.float32), native_rate
+    return mono, native_rate
 
 
 def resample_cut(mono: np.ndarray, native_rate: int, rate: int, max_s: float | None, resampler: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import fenced_blocks
 
 pytestmark = pytest.mark.slow  # TensorFlow, in processes of python -m train
 
@@ -20,19 +21,7 @@ DOC = PROJECT / "docs" / "adding-a-model.md"
 
 
 def doc_blocks() -> list[tuple[str, str, str]]:
-    """(heading above it, language, code) for each fenced block of the doc."""
-    blocks, heading, lines = [], "", iter(DOC.read_text().splitlines())
-    for line in lines:
-        if line.startswith("#"):
-            heading = line
-        elif line.startswith("```"):
-            code = []
-            for inner in lines:
-                if inner.startswith("```"):
-                    break
-                code.append(inner)
-            blocks.append((heading, line[3:].strip(), "\n".join(code) + "\n"))
-    return blocks
+    return fenced_blocks(DOC)
 
 
 def run(command: str, cwd: Path, pythonpath: str) -> subprocess.CompletedProcess:

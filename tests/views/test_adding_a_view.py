@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import fenced_blocks
 
 from aggregate.manifest.format import write_manifest
 
@@ -21,19 +22,7 @@ DOC = PROJECT / "docs" / "adding-a-view.md"
 
 
 def doc_blocks() -> list[tuple[str, str, str]]:
-    """(heading above it, language, code) for each fenced block of the doc."""
-    blocks, heading, lines = [], "", iter(DOC.read_text().splitlines())
-    for line in lines:
-        if line.startswith("#"):
-            heading = line
-        elif line.startswith("```"):
-            code = []
-            for inner in lines:
-                if inner.startswith("```"):
-                    break
-                code.append(inner)
-            blocks.append((heading, line[3:].strip(), "\n".join(code) + "\n"))
-    return blocks
+    return fenced_blocks(DOC)
 
 
 def test_the_walk_through_adds_a_view_that_renders_verifies_and_reads(demo_manifest, demo_shards, tmp_path):
