@@ -108,7 +108,7 @@ class ShardsFolderWriter(ShardsFolder):
         lists, each still as written, its views' subfolders included; anything else in it refuses it,
         named, and nothing is removed."""
         listed = check_owned(self.path, SHARDS.marker, SHARDS.writer, option, subfolders=True, nested=True)
-        views = [p.name for p in self.path.iterdir() if p.is_dir() and not p.is_symlink()] if listed else []
+        views = [p.name for p in self.path.iterdir() if p.is_dir() and not p.is_symlink()] if self.path.is_dir() else []
         below = check_owned_tree(self.path, SHARDS, views, option)  # every file in a view folder listed, unchanged
         remove_owned(self.path, {**{k: v for k, v in listed.items() if "/" not in k}, **below}, SHARDS.marker)
 

@@ -78,12 +78,17 @@ def test_a_votes_table_of_demo_audio_with_bad_rows(demo, demo_table):
         assert len(labels.split("|")) == (votes == 3).sum()
 
 
-def test_labels_column_and_policy(tmp_path):
+def four_clip_table(tmp_path, csv_text: str):
+    """The manifest of a table ``t.csv`` (``csv_text``) beside four real clips a.wav to d.wav."""
     for name in ["a.wav", "b.wav", "c.wav", "d.wav"]:
         write_wav(tmp_path / name)
-    (tmp_path / "t.csv").write_text("path,speaker,labels\na.wav,s1,anger|sad\nb.wav,s1,Bored\n"
+    (tmp_path / "t.csv").write_text(csv_text)
+    return build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
+
+
+def test_labels_column_and_policy(tmp_path):
+    manifest = four_clip_table(tmp_path, "path,speaker,labels\na.wav,s1,anger|sad\nb.wav,s1,Bored\n"
                                     "c.wav,s2,anger|sad|fear|happy\nd.wav,s2,\n")
-    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
     assert list(manifest.clips["labels"]) == ["anger|sad"]
     reasons = dict(zip(manifest.rejects["path"], manifest.rejects["reason"]))
     assert reasons == {"b.wav": "label_outside_vocabulary", "c.wav": "too_many_labels",
@@ -140,10 +145,7 @@ def test_cli_mixes_a_table_with_a_corpus_folder(demo, tmp_path):
 
 
 def test_a_row_without_a_speaker_or_emotion_is_rejected_naming_its_line(tmp_path):
-    for name in ["a.wav", "b.wav", "c.wav", "d.wav"]:
-        write_wav(tmp_path / name)
-    (tmp_path / "t.csv").write_text("path,speaker,emotion\na.wav,s1,anger\nb.wav,,sad\nc.wav,s2,\nd.wav,,\n")
-    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
+    manifest = four_clip_table(tmp_path, "path,speaker,emotion\na.wav,s1,anger\nb.wav,,sad\nc.wav,s2,\nd.wav,,\n")
     assert list(manifest.clips["path"]) == ["a.wav"]
     rejects = manifest.rejects.set_index("path")
     assert rejects.loc["b.wav", "reason"] == "no_speaker" and "t.csv line 3: empty speaker" in rejects.loc["b.wav", "detail"]
@@ -155,11 +157,8 @@ def test_a_row_without_a_speaker_or_emotion_is_rejected_naming_its_line(tmp_path
 
 def test_a_row_with_an_unreadable_gender_is_rejected_naming_its_line(tmp_path):
     """One mistyped optional cell costs its row, not the table: the other rows are kept."""
-    for name in ["a.wav", "b.wav", "c.wav", "d.wav"]:
-        write_wav(tmp_path / name)
-    (tmp_path / "t.csv").write_text("path,speaker,emotion,gender\na.wav,s1,anger,F\nb.wav,s2,sad,fmale\n"
+    manifest = four_clip_table(tmp_path, "path,speaker,emotion,gender\na.wav,s1,anger,F\nb.wav,s2,sad,fmale\n"
                                     "c.wav,s3,fear,\nd.wav,,happy,?\n")
-    manifest = build_manifest({}, tables={"t": tmp_path / "t.csv"}, progress=False)
     assert list(manifest.clips["path"]) == ["a.wav", "c.wav"]
     assert list(manifest.clips["gender"].fillna("unknown")) == ["female", "unknown"]
     rejects = manifest.rejects.set_index("path")
