@@ -46,9 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="weigh each emotion in the loss by its rarity in the training split (auto, default) "
                             "or not (none); see docs/training.md")
     model.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="speakers",
-                       help="weigh each speaker the same in the loss (speakers, default: a corpus of one speaker "
-                            "counts as one voice), each corpus the same (equal) or each clip the same (none); see "
+                       help="give each speaker an equal share of training (speakers, default: a corpus of one "
+                            "speaker counts as one voice), each corpus (equal) or each clip (none); see "
                             "docs/benchmarks.md, cross-corpus")
+    model.add_argument("--balance-by", choices=["sampling", "loss"], default="sampling",
+                       help="how the network gets those shares: each epoch's batches drawn by them (sampling, "
+                            "default) or every clip read once an epoch and its loss weighed (loss)")
     model.add_argument("--tune-thresholds", action="store_true",
                        help="pick each emotion's decision threshold on validation (default: 0.5)")
     model.add_argument("--cache", action="store_true", help="keep the decoded splits in memory after epoch 1")
@@ -103,6 +106,8 @@ def _parser() -> argparse.ArgumentParser:
                            help="epochs of the seeds' models (not the default's), to fit CPU time (default: 20)")
     benchmark.add_argument("--seed", type=int, default=0, help="seed of folds, initialisation and shuffling")
     benchmark.add_argument("--corpus-balance", choices=["speakers", "equal", "none"], default="speakers",
+                           help="with --cross-corpus: the training option of that name for every run")
+    benchmark.add_argument("--balance-by", choices=["sampling", "loss"], default="sampling",
                            help="with --cross-corpus: the training option of that name for every run")
     benchmark.add_argument("--only-folds", help="with --cross-corpus: run only these speaker folds (e.g. 0,1), "
                                                 "a partial matrix; a later run without it reuses them")
@@ -210,7 +215,7 @@ def _options(args: argparse.Namespace):
         batch_size=getattr(args, "batch_size", None), learning_rate=getattr(args, "learning_rate", None),
         limit=args.limit, cache=getattr(args, "cache", False), readers=getattr(args, "readers", None),
         class_weights=getattr(args, "class_weights", "auto"),
-        corpus_balance=getattr(args, "corpus_balance", "speakers"),
+        corpus_balance=getattr(args, "corpus_balance", "speakers"), balance_by=getattr(args, "balance_by", "sampling"),
         splits=args.splits, split=split,
         tune_thresholds=args.tune_thresholds, patience=getattr(args, "patience", 6), seed=args.seed,
         model_options=model_options, overwrite=getattr(args, "overwrite", False), resume=getattr(args, "resume", False))
@@ -260,7 +265,7 @@ def _run_benchmark(args: argparse.Namespace) -> int:
 
         only = _fold_list(args.only_folds, args.folds) if args.only_folds else None
         run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance,
-                         only_folds=only)
+                         balance_by=args.balance_by, only_folds=only)
         return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)

@@ -50,19 +50,44 @@ def view_arrays(split: ShardDataset, names) -> dict[str, np.ndarray]:
         rows.close()
 
 
+def epoch_draws(groups, n: int, seed: int) -> np.ndarray:
+    """How many times each clip is drawn into one epoch of ``n`` samples in which every group (its value in
+    ``groups``: a speaker) has an equal share, give or take one; seeded.
+
+    Stratified, not independent draws: a group of m clips and a share of q gives each clip q // m draws
+    and q % m of them, picked at random, one more; a clip of a small group is drawn several times, most
+    clips of a big one not at all that epoch (other ones the next)."""
+    names, group = np.unique(np.asarray(groups), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    shares = np.full(len(names), n // len(names))
+    shares[rng.choice(len(names), n % len(names), replace=False)] += 1
+    draws = np.zeros(len(group), np.int64)
+    for g, share in enumerate(shares):
+        members = np.flatnonzero(group == g)
+        draws[members] = share // len(members)
+        draws[rng.choice(members, share % len(members), replace=False)] += 1
+    return draws
+
+
 def iterate_blocks(split: ShardDataset, shuffle_blocks: bool = False, seed: int = 0, readers: int = 1,
-                   sample_weights: np.ndarray | None = None, views: dict | None = None):
+                   sample_weights: np.ndarray | None = None, views: dict | None = None,
+                   draws: np.ndarray | None = None):
     """Yield (features (n, n_mels, n_frames, 1) as stored, labels (n, 7) uint8[, weights (n,) float32]),
     block by block; weights when ``sample_weights`` (one per clip of the split, in its order) are given;
     with ``views`` ({name: array, one row per clip of the split}) the features are a dict: ``log_mel``
-    and each of those views' rows.
+    and each of those views' rows. ``draws`` (``epoch_draws``): each clip that many times, one after the
+    other (the shuffle downstream mixes them); a block none of whose clips is drawn is not read.
 
     A block read by a reader process is a view of shared memory, valid until the next is asked for:
     tf.data copies it into a tensor before it asks.
     """
     blocks = split.blocks()
     order = np.random.default_rng(seed).permutation(len(blocks)) if shuffle_blocks else np.arange(len(blocks))
+    if draws is not None:
+        order = [b for b in order if draws[blocks[b].first:blocks[b].first + len(blocks[b].keep)].any()]
     for features, labels, index in read_blocks(split, [blocks[b] for b in order], readers):
+        if draws is not None:
+            features, labels, index = (np.repeat(a, draws[index], axis=0) for a in (features, labels, index))
         x = features[..., None]
         if views:
             x = {"log_mel": x, **{name: values[index] for name, values in views.items()}}
@@ -78,7 +103,7 @@ def batches_per_epoch(split: ShardDataset, batch_size: int) -> int:
 
 def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int = 0, cache: bool = False,
                  readers: int = 1, sample_weights: np.ndarray | None = None, epochs: range | None = None,
-                 views: dict | None = None):
+                 views: dict | None = None, groups: np.ndarray | None = None):
     """A batched, prefetched tf.data.Dataset of (features as stored, labels float32[, weights float32]);
     with ``views`` (``view_arrays``) the features are a dict of the log-mel and those views (a model
     with an input of each name).
@@ -86,6 +111,10 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
     ``readers``: processes that decompress the shards. ``sample_weights``: one per clip of the
     split (Keras weighs each clip's loss by it). Cast the features (``tf.cast``) before computing
     on them in the pipeline; a Keras model casts them itself.
+
+    ``groups`` (training, with ``epochs``): one per clip of the split (its speaker, say); each epoch is then
+    as many samples as the split has clips, every group an equal share (``epoch_draws``, seeded by the
+    run's seed and the epoch): clips of small groups come several times, of big ones fewer.
 
     ``epochs`` (training): a range of epoch numbers. The dataset is then every batch of those
     epochs, one epoch after the other, and each epoch's order is a function of (seed, epoch)
@@ -98,6 +127,8 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
 
     if len(split) == 0:
         raise InputError("a split with no clips cannot be read; check the split assignment")
+    if groups is not None and (epochs is None or cache):
+        raise ValueError("groups draw each training epoch anew: they need epochs, and no cache")
     n_mels, n_frames = split.shape
     stored = tf.as_dtype(split.folder.storage.dtype)
     features = tf.TensorSpec((None, n_mels, n_frames, 1), stored)
@@ -115,8 +146,9 @@ def make_dataset(split: ShardDataset, batch_size: int, shuffle: bool, seed: int 
         if epoch is None:  # no epoch numbers: count the passes
             passes["n"] += 1
             epoch = passes["n"] - 1
+        draws = None if groups is None else epoch_draws(groups, len(split), seed * 1_000_003 + int(epoch))
         yield from iterate_blocks(split, shuffle_blocks=shuffle and not cache, seed=seed + int(epoch) + 1,
-                                  readers=readers, sample_weights=sample_weights, views=views)
+                                  readers=readers, sample_weights=sample_weights, views=views, draws=draws)
 
     def samples(*block):
         return tf.data.Dataset.from_tensor_slices(block)

@@ -40,6 +40,7 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
 
 
 BALANCES = ("none", "equal", "speakers")  # --corpus-balance
+BALANCE_BY = ("sampling", "loss")  # --balance-by
 
 
 def corpus_weights(corpora) -> np.ndarray | None:
@@ -66,16 +67,24 @@ def equal_shares(groups) -> np.ndarray | None:
     return (len(index) / (len(names) * counts))[index].astype(np.float32)
 
 
-def balance_weights(split: SplitData, balance: str) -> np.ndarray | None:
-    """The training clips' weights for ``--corpus-balance`` (``BALANCES``), or None (all the same)."""
+def balance_groups(split: SplitData, balance: str) -> np.ndarray | None:
+    """Each training clip's group for ``--corpus-balance`` (``BALANCES``): its corpus (equal) or speaker
+    (speakers); None when nothing is balanced (none, one group, or groups of one size)."""
     if balance not in BALANCES:
         raise ValueError(f"corpus balance must be one of {', '.join(BALANCES)}, got {balance!r}")
-    if balance == "equal":
-        return corpus_weights(split.corpora)
-    if balance == "speakers":
-        # speakers are named per corpus: the same name in two corpora is two people
-        return speaker_weights([f"{c}/{s}" for c, s in zip(split.corpora, split.speakers)])
-    return None
+    if balance == "none":
+        return None
+    # speakers are named per corpus: the same name in two corpora is two people
+    groups = np.asarray(split.corpora if balance == "equal"
+                        else [f"{c}/{s}" for c, s in zip(split.corpora, split.speakers)])
+    return groups if equal_shares(groups) is not None else None
+
+
+def balance_weights(split: SplitData, balance: str) -> np.ndarray | None:
+    """The training clips' weights for ``--corpus-balance`` (``BALANCES``), or None (all the same): what the
+    loss weighs (``--balance-by loss``), and the shares the emotion weights and a finishing step see."""
+    groups = balance_groups(split, balance)
+    return None if groups is None else equal_shares(groups)
 
 
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:
@@ -166,9 +175,12 @@ def _epoch_seconds_callback():
 def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs: int, batch_size: int,
                 learning_rate: float, weights: np.ndarray, patience: int, seed: int, cache: bool,
                 readers: int, model_options: dict, verbose: int, corpus_balance: str = "none",
-                resume=None, save_state=None, callbacks=()):
+                balance_by: str = "sampling", resume=None, save_state=None, callbacks=()):
     """Build, train and (``recipe.finish``) complete a model; returns (model, history dict, best epoch).
 
+    ``balance_by``: how ``corpus_balance`` applies to the network: "sampling" (each epoch drawn so that
+    every group has an equal share of its batches) or "loss" (every clip read once an epoch, its loss
+    weighed); a finishing step always weighs.
     ``resume``: a ``train.checkpoint.Checkpoint`` to continue from (its epochs are not run again);
     ``save_state(checkpoint)`` is called after every epoch with the state to resume from;
     ``callbacks``: more Keras callbacks (progress lines)."""
@@ -192,10 +204,16 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     if resume is not None:  # the interrupted session's model, optimizer and random layers, as they were
         checkpoints.restore(model, resume)
         first = epochs if resume.done else resume.epoch
-    balance = balance_weights(data["train"], corpus_balance)
+    groups = balance_groups(data["train"], corpus_balance)
+    balance = None if groups is None else equal_shares(groups)
+    sampled = groups is not None and balance_by == "sampling"
+    if sampled and cache:
+        print("--cache: the training split is drawn anew each epoch (corpus balance by sampling), so only "
+              "validation is cached", flush=True)
     # every remaining epoch in one dataset, each epoch's order from (seed, epoch): what a resumed run reads
-    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache, readers=readers,
-                            sample_weights=balance, epochs=range(first, epochs))
+    train_ds = make_dataset(data["train"], batch_size, shuffle=True, seed=seed, cache=cache and not sampled,
+                            readers=readers, sample_weights=None if sampled else balance,
+                            groups=groups if sampled else None, epochs=range(first, epochs))
     if recipe.mixup:
         # on a GPU the mixed batch goes back to the stored dtype: half the bytes to send (float16 stores
         # 3 significant digits, as the shards do); on the CPU it stays float32, as it always trained

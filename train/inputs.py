@@ -35,7 +35,8 @@ class TrainOptions:
     cache: bool = False
     readers: int | None = None  # processes that decompress shards for the training pipeline; None: by device
     class_weights: str = "auto"  # "auto" | "none"
-    corpus_balance: str = "speakers"  # each speaker weighs the same in the loss | "equal": each corpus | "none"
+    corpus_balance: str = "speakers"  # each speaker an equal share | "equal": each corpus | "none": each clip
+    balance_by: str = "sampling"  # how the network gets that share: batches drawn by it | "loss": weights
     splits: Path | None = None  # reuse a splits.csv
     split: SplitConfig | None = None  # None: the manifest's split column
     tune_thresholds: bool = False

@@ -142,6 +142,48 @@ def test_speaker_balance_weighs_each_speaker_the_same_and_the_emotions_as_weighe
     assert loss_weights(MODELS["fusion"], labels, True, weights)[:2] == pytest.approx([12 / 7.5, 12 / 16.5])
 
 
+def test_each_epoch_draws_every_speaker_an_equal_share_and_spreads_a_big_one_over_epochs():
+    from train.data import epoch_draws
+
+    # one speaker of 140 clips, eight of 5: 180 samples an epoch, 20 a speaker
+    groups = np.array(["tess/oaf"] * 140 + [f"ravdess/{a}" for a in range(8) for _ in range(5)])
+    draws = epoch_draws(groups, len(groups), seed=1)
+    assert draws.sum() == len(groups)
+    shares = {g: draws[groups == g].sum() for g in set(groups)}
+    assert set(shares.values()) == {20}
+    assert set(draws[groups != "tess/oaf"]) == {4}  # 20 draws over 5 clips: each 4 times
+    big = draws[groups == "tess/oaf"]
+    assert set(big) == {0, 1} and big.sum() == 20  # 20 of its 140 clips, once each
+    again, other = epoch_draws(groups, len(groups), seed=1), epoch_draws(groups, len(groups), seed=2)
+    assert np.array_equal(draws, again)  # seeded
+    assert not np.array_equal(big, other[groups == "tess/oaf"])  # another epoch, other clips
+    # shares that do not divide: within one of each other, and still every sample drawn
+    odd = epoch_draws(np.array(["a"] * 7 + ["b"] * 3 + ["c"]), 11, seed=0)
+    assert odd.sum() == 11 and sorted([odd[:7].sum(), odd[7:10].sum(), odd[10]]) == [3, 4, 4]
+
+
+@pytest.mark.slow  # TensorFlow
+def test_a_balanced_epoch_reads_exactly_the_clips_it_drew(demo_shards):
+    from aggregate.shards.reading import ShardsFolder
+    from train.data import epoch_draws, load_split, make_dataset
+
+    folder = ShardsFolder.open(demo_shards)
+    split = load_split(folder, folder.places)
+    groups = np.asarray(split.corpora)
+    assert len(set(np.unique(groups, return_counts=True)[1])) > 1  # corpora of unequal sizes: something to balance
+    ids = np.arange(len(split), dtype=np.float32)  # a weight that names the clip
+    batches = make_dataset(split, 16, shuffle=True, seed=5, sample_weights=ids, groups=groups, epochs=range(1, 3))
+    per_epoch = int(np.ceil(len(split) / 16))
+    names = [w.numpy().astype(int) for _, _, w in batches]
+    assert len(names) == 2 * per_epoch
+    for k, epoch in enumerate((1, 2)):
+        seen = np.bincount(np.concatenate(names[k * per_epoch:(k + 1) * per_epoch]), minlength=len(split))
+        assert np.array_equal(seen, epoch_draws(groups, len(split), 5 * 1_000_003 + epoch))
+    with pytest.raises(ValueError):
+        make_dataset(split, 16, shuffle=True, groups=groups)  # no epochs: nothing to draw by
+    split.close()
+
+
 @pytest.mark.slow  # TensorFlow
 def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo_shards):
     import tensorflow as tf

@@ -106,7 +106,8 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
 
 
 def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
-                     corpus_balance: str = "speakers", only_folds: list[int] | None = None) -> str:
+                     corpus_balance: str = "speakers", balance_by: str = "sampling",
+                     only_folds: list[int] | None = None) -> str:
     """Train and test every cell of ``plan`` (``only_folds``: of the speaker folds, only these: a partial
     matrix, completed later by a run without it, which reuses the finished cells)."""
     out = Path(out)
@@ -127,10 +128,11 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         trained = cell.table[cell.table["split"] == "train"]
         groups = trained["corpus"] if corpus_balance == "equal" else trained["corpus"] + "/" + trained["speaker"]
         balanced = corpus_balance != "none" and equal_shares(groups) is not None
-        run_name = cell.key + (f"-{corpus_balance}" if balanced else "")
+        run_name = cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")
         for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
             options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
-                                   splits=path, seed=seed, verbose=0, corpus_balance=corpus_balance)
+                                   splits=path, seed=seed, verbose=0, corpus_balance=corpus_balance,
+                                   balance_by=balance_by)
             record = _run(name, options)
             ua = FIGURES[0][1](record["test"])
             results[name, cell.row, cell.column, cell.fold] = ua
@@ -139,7 +141,7 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
     rows = [c for c in sorted(clips["corpus"].unique())] + [ALL]
     columns = sorted(clips["corpus"].unique())
     text = (f"single-label UA on each corpus's unseen speakers; rows: what trained ({model}, corpus balance "
-            f"{corpus_balance}); the trivial predictor scores 0.143\n\n{model}\n{matrix(results, model, rows, columns)}\n\n"
+            f"{corpus_balance}, by {balance_by}); the trivial predictor scores 0.143\n\n{model}\n{matrix(results, model, rows, columns)}\n\n"
             f"train baseline\n{matrix(results, 'baseline', rows, columns)}")
     write_output(out, MATRIX, lambda tmp: Path(tmp).write_text(text + "\n"))
     write_output(out, FIGURE, lambda tmp: heatmap(results, model, rows, columns, Path(tmp)))
