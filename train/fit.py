@@ -22,21 +22,38 @@ from .run_folder import RunFolder
 MONITOR = "pr_auc"  # Keras's PR-AUC per emotion, averaged: for checkpoints; the report's mAP is scikit-learn's AP
 
 
-def planned_epochs(recipe: Recipe, n_train: int, batch_size: int) -> int:
-    """The training length, as the recipe's budget of optimizer steps, in whole epochs.
+def effective_clips(n_train: int, clip_weights: np.ndarray | None = None) -> float:
+    """How many clips the training split is worth under ``clip_weights`` (corpus balance): Kish's effective
+    sample size, (sum w)^2 / sum w^2; ``n_train`` without weights. 1,400 clips of one TESS speaker beside
+    8 RAVDESS actors of 52, each speaker weighing the same, are worth 524 clips, not 1,816."""
+    if clip_weights is None:
+        return float(n_train)
+    w = np.asarray(clip_weights, np.float64)
+    return float(w.sum() ** 2 / np.square(w).sum())
 
-    ``recipe.epochs`` at up to ``recipe.reference_clips`` training clips (where they were
-    chosen: the dev folds' 416 clips for the default), beyond that a budget of steps that grows
-    as the square root of the clips: 4 times the clips, twice the steps, half the epochs.
-    A bigger split needs more steps, but fewer passes over it: its batches repeat less. On 2
-    cores this keeps an ~830-clip RAVDESS fold near 4 minutes and a ~15,600-clip aggregate
-    near 25 (docs/benchmarks.md), where 60 epochs would take 7 hours.
+
+def planned_epochs(recipe: Recipe, n_train: int, batch_size: int, clip_weights: np.ndarray | None = None) -> int:
+    """The training length, as the recipe's budget of optimizer steps, in whole epochs of ``n_train`` clips.
+
+    The budget follows the split's effective size c (``effective_clips``: ``n_train`` unless corpus
+    balance weighs the clips): ``recipe.epochs`` epochs of c clips up to ``recipe.reference_clips``
+    (where they were chosen: the dev folds' 416 clips for the default), beyond that steps that grow
+    as the square root of c: 4 times the clips, twice the steps, half the epochs. A bigger split needs
+    more steps, but fewer passes over it: its batches repeat less. On 2 cores this keeps an ~830-clip
+    RAVDESS fold near 4 minutes and a ~15,600-clip aggregate near 25 (docs/benchmarks.md), where 60
+    epochs would take 7 hours. The effective size matters when one speaker has most of the clips:
+    balanced, its clips are few of the draws, and a budget for all of them overtrains the others
+    (RAVDESS + TESS, docs/benchmarks.md).
     """
-    if recipe.reference_clips is None or n_train <= recipe.reference_clips:
+    if recipe.reference_clips is None:
         return recipe.epochs
-    per_epoch = int(np.ceil(n_train / batch_size))
-    steps = recipe.epochs * np.ceil(recipe.reference_clips / batch_size) * np.sqrt(n_train / recipe.reference_clips)
-    return max(1, int(round(steps / per_epoch)))
+    clips = effective_clips(n_train, clip_weights)
+    reference = recipe.reference_clips
+    if clips <= reference:
+        steps = recipe.epochs * np.ceil(clips / batch_size)
+    else:
+        steps = recipe.epochs * np.ceil(reference / batch_size) * np.sqrt(clips / reference)
+    return max(1, int(round(steps / np.ceil(n_train / batch_size))))
 
 
 BALANCES = ("none", "equal", "speakers")  # --corpus-balance

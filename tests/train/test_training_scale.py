@@ -27,6 +27,30 @@ def test_the_budget_keeps_the_reference_epochs_and_grows_steps_slower_than_the_d
     assert planned_epochs(MODELS["paper-cnn"], 100_000, 32) == MODELS["paper-cnn"].epochs  # no budget: its own
 
 
+def test_the_budget_follows_what_a_balanced_split_is_worth():
+    from train.fit import effective_clips, equal_shares, planned_epochs
+    from train.models import MODELS
+
+    recipe = MODELS["fusion"]
+    # one speaker of 1,400 clips beside 8 of 52, each speaker weighing the same
+    speakers = np.array(["tess"] * 1400 + [f"ravdess/{a}" for a in range(8) for _ in range(52)])
+    weights = equal_shares(speakers)
+    assert effective_clips(len(speakers), weights) == pytest.approx(524.07, abs=0.01)
+    assert effective_clips(len(speakers)) == len(speakers)
+    assert effective_clips(10, np.ones(10)) == pytest.approx(10)  # equal weights: every clip counts
+    unweighted = planned_epochs(recipe, len(speakers), 32)
+    balanced = planned_epochs(recipe, len(speakers), 32, weights)
+    assert balanced < unweighted
+    # the balanced split gets the steps of a split of 524 clips: what 524 unweighted clips would get
+    worth = planned_epochs(recipe, 524, 32) * math.ceil(524 / 32)
+    assert abs(balanced * math.ceil(len(speakers) / 32) - worth) <= math.ceil(len(speakers) / 32) / 2
+    # worth fewer clips than the reference: the recipe's epochs of that many clips, never more passes
+    few = equal_shares(np.array(["tess"] * 1400 + ["ravdess/01"] * 52))
+    assert effective_clips(1452, few) < recipe.reference_clips
+    steps = planned_epochs(recipe, 1452, 32, few) * math.ceil(1452 / 32)
+    assert abs(steps - recipe.epochs * math.ceil(effective_clips(1452, few) / 32)) <= math.ceil(1452 / 32) / 2
+
+
 def _clips() -> pd.DataFrame:
     """Corpus a: 8 speakers; b: 1 speaker (too few for folds); c: 6 speakers; 6 clips per speaker."""
     rows = []

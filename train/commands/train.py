@@ -52,7 +52,7 @@ def train_run(options: TrainOptions) -> dict:
         run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
         resume = None
     import_tensorflow()  # TensorFlow loads here, after every check, without its start-up noise
-    from ..fit import balance_weights, loss_weights, planned_epochs, train_model
+    from ..fit import balance_weights, effective_clips, loss_weights, planned_epochs, train_model
     from ..progress import epoch_progress
     from ..report import plot_history
 
@@ -65,17 +65,18 @@ def train_run(options: TrainOptions) -> dict:
     print(summarize_splits(clips, clips["split"], strategy=options.split.strategy if options.split else "speakers"))
 
     data = load_splits(shards, options, clips)
-    weights = loss_weights(recipe, data["train"].labels, options.class_weights == "auto",
-                           balance_weights(data["train"], options.corpus_balance))
+    balance = balance_weights(data["train"], options.corpus_balance)
+    weights = loss_weights(recipe, data["train"].labels, options.class_weights == "auto", balance)
     run.write_json(RunFolder.CLASS_WEIGHTS, dict(zip(EMOTIONS, map(float, weights))))
     print(f"{'positive-class' if recipe.output == 'sigmoid' else 'emotion'} weights (training split): "
           + ", ".join(f"{e} {w:.2f}" for e, w in zip(EMOTIONS, weights)))
     batch_size = options.batch_size or recipe.batch_size
-    epochs = options.epochs or planned_epochs(recipe, len(data["train"]), batch_size)
+    epochs = options.epochs or planned_epochs(recipe, len(data["train"]), batch_size, balance)
     steps = epochs * batches_per_epoch(data["train"], batch_size)
+    worth = "" if balance is None else f", worth {effective_clips(len(balance), balance):,.0f} under corpus balance"
     print(f"training length: {epochs} epochs, {steps:,} steps of {batch_size} "
-          + ("(--epochs)" if options.epochs else f"(the model's budget for {len(data['train']):,} training clips; "
-                                                 "docs/training.md)"), flush=True)
+          + ("(--epochs)" if options.epochs else f"(the model's budget for {len(data['train']):,} training clips"
+                                                 f"{worth}; docs/training.md)"), flush=True)
     learning_rate = options.learning_rate or recipe.learning_rate
     config = {
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(options).items()
