@@ -60,47 +60,35 @@ BALANCES = ("none", "equal", "speakers")  # --corpus-balance
 BALANCE_BY = ("sampling", "loss")  # --balance-by
 
 
-def corpus_weights(corpora) -> np.ndarray | None:
-    """One weight per training clip so that each corpus weighs the same in the loss (mean weight 1);
-    None when there is nothing to balance (one corpus, or corpora of one size)."""
-    return equal_shares(corpora)
-
-
-def speaker_weights(speakers) -> np.ndarray | None:
-    """One weight per training clip so that each speaker weighs the same in the loss (mean weight 1);
-    None when every speaker has as many clips (nothing to balance).
-
-    What generalises to an unseen speaker is learnt across speakers: a corpus of one speaker
-    and 1,400 clips (TESS's older speaker) is one more voice, not 27 RAVDESS actors' worth."""
-    return equal_shares(speakers)
-
-
 def equal_shares(groups) -> np.ndarray | None:
     """One weight per item so that each group (its value in ``groups``) weighs the same, mean 1; None when they
-    already do (one group, or groups of one size)."""
+    already do (one group, or groups of one size).
+
+    For speakers: what generalises to an unseen speaker is learnt across speakers, so a corpus of one
+    speaker and 1,400 clips (TESS's older speaker) is one more voice, not 27 RAVDESS actors' worth."""
     names, index, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
     if len(names) < 2 or counts.min() == counts.max():
         return None
     return (len(index) / (len(names) * counts))[index].astype(np.float32)
 
 
-def balance_groups(split: SplitData, balance: str) -> np.ndarray | None:
-    """Each training clip's group for ``--corpus-balance`` (``BALANCES``): its corpus (equal) or speaker
-    (speakers); None when nothing is balanced (none, one group, or groups of one size)."""
+def balance_groups(corpora, speakers, balance: str) -> np.ndarray | None:
+    """Each training clip's group for ``--corpus-balance`` (``BALANCES``), from the clips' corpora and
+    speakers: its corpus (equal) or speaker (speakers); None when nothing is balanced (none, one group,
+    or groups of one size)."""
     if balance not in BALANCES:
         raise ValueError(f"corpus balance must be one of {', '.join(BALANCES)}, got {balance!r}")
     if balance == "none":
         return None
     # speakers are named per corpus: the same name in two corpora is two people
-    groups = np.asarray(split.corpora if balance == "equal"
-                        else [f"{c}/{s}" for c, s in zip(split.corpora, split.speakers)])
+    groups = np.asarray(corpora if balance == "equal" else [f"{c}/{s}" for c, s in zip(corpora, speakers)])
     return groups if equal_shares(groups) is not None else None
 
 
 def balance_weights(split: SplitData, balance: str) -> np.ndarray | None:
     """The training clips' weights for ``--corpus-balance`` (``BALANCES``), or None (all the same): what the
     loss weighs (``--balance-by loss``), and the shares the emotion weights and a finishing step see."""
-    groups = balance_groups(split, balance)
+    groups = balance_groups(split.corpora, split.speakers, balance)
     return None if groups is None else equal_shares(groups)
 
 
@@ -214,16 +202,22 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     seed_everything(seed, deterministic_ops=not on_gpu)
     train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
         lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
-    model = recipe.build(tuple(data["train"].shape) + (1,), seed, train_inputs, **model_options)
+    if balance_by not in BALANCE_BY:
+        raise ValueError(f"balance_by must be one of {', '.join(BALANCE_BY)}, got {balance_by!r}")
+    groups = balance_groups(data["train"].corpora, data["train"].speakers, corpus_balance)
+    sampled = groups is not None and balance_by == "sampling"
+    # the network's own statistics (band standardisation) from what it will see: a balanced epoch's draws
+    seen = train_inputs if not sampled else make_dataset(
+        data["train"], 64, shuffle=False, readers=readers, groups=groups, epochs=range(1)).map(
+        lambda x, y: tf.cast(x, tf.float32))
+    model = recipe.build(tuple(data["train"].shape) + (1,), seed, seen, **model_options)
     per_epoch = batches_per_epoch(data["train"], batch_size)
     compile_for(model, recipe, weights, epochs * per_epoch, learning_rate)
     first = 0
     if resume is not None:  # the interrupted session's model, optimizer and random layers, as they were
         checkpoints.restore(model, resume)
         first = epochs if resume.done else resume.epoch
-    groups = balance_groups(data["train"], corpus_balance)
     balance = None if groups is None else equal_shares(groups)
-    sampled = groups is not None and balance_by == "sampling"
     if sampled and cache:
         print("--cache: the training split is drawn anew each epoch (corpus balance by sampling), so only "
               "validation is cached", flush=True)

@@ -127,13 +127,15 @@ def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_pat
 
 
 def test_corpus_balance_weighs_each_corpus_the_same():
-    from train.fit import corpus_weights
+    from types import SimpleNamespace
+
+    from train.fit import balance_weights
 
     corpora = np.array(["ravdess"] * 10 + ["tess"] * 30)
-    weights = corpus_weights(corpora)
+    weights = balance_weights(SimpleNamespace(corpora=corpora, speakers=np.arange(40)), "equal")
     assert weights.mean() == pytest.approx(1.0)
     assert weights[corpora == "ravdess"].sum() == pytest.approx(weights[corpora == "tess"].sum())
-    assert corpus_weights(np.array(["tess"] * 5)) is None
+    assert balance_weights(SimpleNamespace(corpora=np.array(["tess"] * 5), speakers=np.arange(5)), "equal") is None
 
 
 def test_speaker_balance_weighs_each_speaker_the_same_and_the_emotions_as_weighed():

@@ -33,7 +33,7 @@ from aggregate.manifest.split_config import SplitConfig
 from aggregate.manifest.split_assign import assign_splits
 from aggregate.manifest.split_files import write_splits
 
-from ..fit import equal_shares
+from ..fit import balance_groups
 from ..inputs import TrainOptions
 from ..models import DEFAULT_MODEL
 from .benchmark import FIGURES, _run, claim_folder, write_output
@@ -126,8 +126,7 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         if not path.is_file():
             write_splits(cell.table.reset_index(drop=True), path)
         trained = cell.table[cell.table["split"] == "train"]
-        groups = trained["corpus"] if corpus_balance == "equal" else trained["corpus"] + "/" + trained["speaker"]
-        balanced = corpus_balance != "none" and equal_shares(groups) is not None
+        balanced = balance_groups(trained["corpus"], trained["speaker"], corpus_balance) is not None
         run_name = cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")
         for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
             options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
