@@ -30,7 +30,6 @@ def main() -> None:
     from train.tf_env import import_tensorflow
 
     import_tensorflow()
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import recall_score
 
     from aggregate.shards.reading import ShardsFolder
@@ -38,7 +37,7 @@ def main() -> None:
     from train.data import load_split, read_all
     from train.fit import equal_shares
     from train.models.features import Functionals
-    from train.models.fusion import LOGISTIC_C
+    from train.models.fusion import LOGISTIC_C, fit_logistic
     from train.models.layers import ClipBandNorm
 
     folder = ShardsFolder.open(args.shards)
@@ -65,16 +64,10 @@ def main() -> None:
     def score(features, table, weigh) -> float:
         index = table["sample_id"].map(row)
         train, test = index[table["split"] == "train"].to_numpy(), index[table["split"] == "test"].to_numpy()
-        mean, std = features[train].mean(0), features[train].std(0) + 1e-6
-        clip, emotion = np.nonzero(y[train] > 0)  # as fusion.finish: one row per (clip, emotion present)
-        weight = 1.0 / y[train].sum(1)[clip]
-        balance = weigh(train)
-        if balance is not None:
-            weight = weight * balance[clip]
-        fit = LogisticRegression(C=LOGISTIC_C, max_iter=3000, random_state=args.seed)
-        fit.fit((features[train][clip] - mean) / std, emotion, sample_weight=weight)
+        mean, std, kernel, bias = fit_logistic(features[train], y[train], LOGISTIC_C, args.seed, weigh(train))
         single = test[y[test].sum(1) == 1]
-        return recall_score(y[single].argmax(1), fit.predict((features[single] - mean) / std), average="macro")
+        predicted = (((features[single] - mean) / std) @ kernel + bias).argmax(1)  # as fusion's layers
+        return recall_score(y[single].argmax(1), predicted, average="macro")
 
     cells = [c for c in plan(clips, args.folds, args.seed) if c.fold != "whole"]
     print(f"functionals + logistic regression (fusion's second view): single-label UA on unseen speakers, "
