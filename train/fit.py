@@ -39,9 +39,9 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int, clip_weights: 
     balance weighs the clips): ``recipe.epochs`` epochs of c clips up to ``recipe.reference_clips``
     (where they were chosen: the dev folds' 416 clips for the default), beyond that steps that grow
     as the square root of c: 4 times the clips, twice the steps, half the epochs. A bigger split needs
-    more steps, but fewer passes over it: its batches repeat less. On 2 cores this keeps an ~830-clip
-    RAVDESS fold near 4 minutes and a ~15,600-clip aggregate near 25 (docs/benchmarks.md), where 60
-    epochs would take 7 hours. The effective size matters when one speaker has most of the clips:
+    more steps, but fewer passes over it: its batches repeat less. On 2 cores an ~830-clip RAVDESS
+    fold trains in about 6 minutes and a 14,872-clip four-corpus aggregate in 9 (docs/benchmarks.md),
+    where 60 epochs would take 7 hours. The effective size matters when one speaker has most of the clips:
     balanced, its clips are few of the draws, and a budget for all of them overtrains the others
     (RAVDESS + TESS, docs/benchmarks.md).
     """
