@@ -140,7 +140,8 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
     rows = [c for c in sorted(clips["corpus"].unique())] + [ALL]
     columns = sorted(clips["corpus"].unique())
     text = (f"single-label UA on each corpus's unseen speakers; rows: what trained ({model}, corpus balance "
-            f"{corpus_balance}, by {balance_by}); the trivial predictor scores 0.143\n\n{model}\n{matrix(results, model, rows, columns)}\n\n"
+            f"{corpus_balance}, by {balance_by}); the trivial predictor scores 0.143\n\n"
+            f"{model}\n{matrix(results, model, rows, columns)}\n\n"
             f"train baseline\n{matrix(results, 'baseline', rows, columns)}")
     write_output(out, MATRIX, lambda tmp: Path(tmp).write_text(text + "\n"))
     write_output(out, FIGURE, lambda tmp: heatmap(results, model, rows, columns, Path(tmp)))

@@ -108,7 +108,8 @@ def train_run(options: TrainOptions) -> dict:
             recipe, data, run.path, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
             weights=weights, patience=options.patience, seed=options.seed, cache=options.cache,
             readers=options.readers, model_options=options.model_options,
-            corpus_balance=options.corpus_balance, balance_by=options.balance_by, verbose=verbose, resume=resume, callbacks=progress,
+            corpus_balance=options.corpus_balance, balance_by=options.balance_by, verbose=verbose, resume=resume,
+            callbacks=progress,
             save_state=lambda state: _save_checkpoint(run, state))
     except InputError:
         raise
