@@ -35,7 +35,7 @@ def main() -> None:
     from aggregate.shards.reading import ShardsFolder
     from train.commands.cross_corpus import plan
     from train.data import load_split, read_all
-    from train.fit import equal_shares
+    from train.balance import equal_shares
     from train.models.features import Functionals
     from train.models.fusion import LOGISTIC_C, fit_logistic
     from train.models.layers import ClipBandNorm

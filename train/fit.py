@@ -14,22 +14,13 @@ import numpy as np
 
 from aggregate.vocabulary import EMOTIONS
 
+from .balance import BALANCE_BY, balance_groups, effective_clips, equal_shares
 from .data import SplitData, batches_per_epoch, make_dataset, view_arrays
 from .losses import SoftmaxCE, WeightedBCE, class_weights, emotion_weights
 from .models import Recipe
 from .run_folder import RunFolder
 
 MONITOR = "pr_auc"  # Keras's PR-AUC per emotion, averaged: for checkpoints; the report's mAP is scikit-learn's AP
-
-
-def effective_clips(n_train: int, clip_weights: np.ndarray | None = None) -> float:
-    """How many clips the training split is worth under ``clip_weights`` (corpus balance): Kish's effective
-    sample size, (sum w)^2 / sum w^2; ``n_train`` without weights. 1,400 clips of one TESS speaker beside
-    8 RAVDESS actors of 52, each speaker weighing the same, are worth 524 clips, not 1,816."""
-    if clip_weights is None:
-        return float(n_train)
-    w = np.asarray(clip_weights, np.float64)
-    return float(w.sum() ** 2 / np.square(w).sum())
 
 
 def planned_epochs(recipe: Recipe, n_train: int, batch_size: int, clip_weights: np.ndarray | None = None) -> int:
@@ -54,42 +45,6 @@ def planned_epochs(recipe: Recipe, n_train: int, batch_size: int, clip_weights: 
     else:
         steps = recipe.epochs * np.ceil(reference / batch_size) * np.sqrt(clips / reference)
     return max(1, int(round(steps / np.ceil(n_train / batch_size))))
-
-
-BALANCES = ("none", "equal", "speakers")  # --corpus-balance
-BALANCE_BY = ("sampling", "loss")  # --balance-by
-
-
-def equal_shares(groups) -> np.ndarray | None:
-    """One weight per item so that each group (its value in ``groups``) weighs the same, mean 1; None when they
-    already do (one group, or groups of one size).
-
-    For speakers: what generalises to an unseen speaker is learnt across speakers, so a corpus of one
-    speaker and 1,400 clips (TESS's older speaker) is one more voice, not 27 RAVDESS actors' worth."""
-    names, index, counts = np.unique(np.asarray(groups), return_inverse=True, return_counts=True)
-    if len(names) < 2 or counts.min() == counts.max():
-        return None
-    return (len(index) / (len(names) * counts))[index].astype(np.float32)
-
-
-def balance_groups(corpora, speakers, balance: str) -> np.ndarray | None:
-    """Each training clip's group for ``--corpus-balance`` (``BALANCES``), from the clips' corpora and
-    speakers: its corpus (equal) or speaker (speakers); None when nothing is balanced (none, one group,
-    or groups of one size)."""
-    if balance not in BALANCES:
-        raise ValueError(f"corpus balance must be one of {', '.join(BALANCES)}, got {balance!r}")
-    if balance == "none":
-        return None
-    # speakers are named per corpus: the same name in two corpora is two people
-    groups = np.asarray(corpora if balance == "equal" else [f"{c}/{s}" for c, s in zip(corpora, speakers)])
-    return groups if equal_shares(groups) is not None else None
-
-
-def balance_weights(split: SplitData, balance: str) -> np.ndarray | None:
-    """The training clips' weights for ``--corpus-balance`` (``BALANCES``), or None (all the same): what the
-    loss weighs (``--balance-by loss``), and the shares the emotion weights and a finishing step see."""
-    groups = balance_groups(split.corpora, split.speakers, balance)
-    return None if groups is None else equal_shares(groups)
 
 
 def seed_everything(seed: int, deterministic_ops: bool = True) -> None:

@@ -28,7 +28,8 @@ def test_the_budget_keeps_the_reference_epochs_and_grows_steps_slower_than_the_d
 
 
 def test_the_budget_follows_what_a_balanced_split_is_worth():
-    from train.fit import effective_clips, equal_shares, planned_epochs
+    from train.balance import effective_clips, equal_shares
+    from train.fit import planned_epochs
     from train.models import MODELS
 
     recipe = MODELS["fusion"]
@@ -129,7 +130,7 @@ def test_a_run_says_its_device_and_logs_each_epochs_seconds(demo_shards, tmp_pat
 def test_corpus_balance_weighs_each_corpus_the_same():
     from types import SimpleNamespace
 
-    from train.fit import balance_weights
+    from train.balance import balance_weights
 
     corpora = np.array(["ravdess"] * 10 + ["tess"] * 30)
     weights = balance_weights(SimpleNamespace(corpora=corpora, speakers=np.arange(40)), "equal")
@@ -141,7 +142,8 @@ def test_corpus_balance_weighs_each_corpus_the_same():
 def test_speaker_balance_weighs_each_speaker_the_same_and_the_emotions_as_weighed():
     from types import SimpleNamespace
 
-    from train.fit import balance_weights, loss_weights
+    from train.balance import balance_weights
+    from train.fit import loss_weights
     from train.models import MODELS
 
     # 3 RAVDESS actors of 4 clips (one neutral each), 1 TESS speaker of 12 clips (three neutral), actor "01" in both

@@ -33,7 +33,7 @@ from aggregate.manifest.split_config import SplitConfig
 from aggregate.manifest.split_assign import assign_splits
 from aggregate.manifest.split_files import write_splits
 
-from ..fit import balance_groups
+from ..balance import balance_groups
 from ..inputs import TrainOptions
 from ..models import DEFAULT_MODEL
 from .benchmark import FIGURES, _run, claim_folder, write_output

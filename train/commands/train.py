@@ -52,7 +52,8 @@ def train_run(options: TrainOptions) -> dict:
         run = RunFolder.create(options.out, options.overwrite)  # inputs are checked: only now is --out touched
         resume = None
     import_tensorflow()  # TensorFlow loads here, after every check, without its start-up noise
-    from ..fit import balance_weights, effective_clips, loss_weights, planned_epochs, train_model
+    from ..balance import balance_weights, effective_clips
+    from ..fit import loss_weights, planned_epochs, train_model
     from ..progress import epoch_progress
     from ..report import plot_history
 
