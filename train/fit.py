@@ -155,16 +155,17 @@ def train_model(recipe: Recipe, data: dict[str, SplitData], out: Path, *, epochs
     readers = readers or default_readers(on_gpu)
     print(f"training on {describe()}; {readers} reader process(es)", flush=True)
     seed_everything(seed, deterministic_ops=not on_gpu)
-    train_inputs = make_dataset(data["train"], 64, shuffle=False, readers=readers).map(
-        lambda x, y: tf.cast(x, tf.float32))  # statistics and the functionals are computed in float32
+    def inputs(dataset):  # statistics and the functionals are computed in float32
+        return dataset.map(lambda x, y: tf.cast(x, tf.float32))
+
+    train_inputs = inputs(make_dataset(data["train"], 64, shuffle=False, readers=readers))
     if balance_by not in BALANCE_BY:
         raise ValueError(f"balance_by must be one of {', '.join(BALANCE_BY)}, got {balance_by!r}")
     groups = balance_groups(data["train"].corpora, data["train"].speakers, corpus_balance)
     sampled = groups is not None and balance_by == "sampling"
     # the network's own statistics (band standardisation) from what it will see: a balanced epoch's draws
-    seen = train_inputs if not sampled else make_dataset(
-        data["train"], 64, shuffle=False, readers=readers, groups=groups, epochs=range(1)).map(
-        lambda x, y: tf.cast(x, tf.float32))
+    seen = train_inputs if not sampled else inputs(
+        make_dataset(data["train"], 64, shuffle=False, readers=readers, groups=groups, epochs=range(1)))
     model = recipe.build(tuple(data["train"].shape) + (1,), seed, seen, **model_options)
     per_epoch = batches_per_epoch(data["train"], batch_size)
     compile_for(model, recipe, weights, epochs * per_epoch, learning_rate)
