@@ -56,8 +56,9 @@ def test_options_are_parsed_by_their_declared_types():
     assert paper.make_options({"small": True, "dropout": 0}).dropout == 0.0  # values from Python pass as they are
     assert MODELS["paper-cnn-flatten"].make_options().pooling == "flatten"
     assert MODELS["fusion"].resolved_options({"channels": "8,8"}) == {"channels": [8, 8], "dropout": 0.3,
-                                                                      "clip_norm": "none"}
+                                                                      "clip_norm": "none", "pooling": "all"}
     assert MODELS["fusion"].make_options({"clip_norm": "mean"}).clip_norm == "mean"
+    assert MODELS["fusion"].make_options({"pooling": "span"}).pooling == "span"
 
 
 @pytest.mark.parametrize("model, values, words", [

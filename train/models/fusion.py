@@ -47,6 +47,9 @@ class Options:
         default="none", metadata={"help": "the CNN's log-mel, per clip and band over its voiced frames: subtract "
                                           "the mean (a channel's colouring), or also divide by the deviation; "
                                           "silent frames set to 0 (layers.ClipBandNorm)"})
+    pooling: Literal["all", "span"] = field(
+        default="all", metadata={"help": "the CNN's mean and max over time: over every frame, or over the clip's "
+                                         "voiced span only (layers.SpanPooling)"})
 
     def __post_init__(self) -> None:
         if not self.channels or min(self.channels) < 1:
@@ -55,6 +58,8 @@ class Options:
             raise ValueError(f"dropout must be at least 0 and below 1, got {self.dropout}")
         if self.clip_norm not in ("none", "mean", "mean_std"):  # for callers from Python; the CLI checks first
             raise ValueError(f"clip_norm must be 'none', 'mean' or 'mean_std', got {self.clip_norm!r}")
+        if self.pooling not in ("all", "span"):
+            raise ValueError(f"pooling must be 'all' or 'span', got {self.pooling!r}")
 
 
 def build(input_shape, seed: int, train_inputs, options: Options):
@@ -62,16 +67,17 @@ def build(input_shape, seed: int, train_inputs, options: Options):
     import keras
     from keras import layers
 
-    from .layers import ClipBandNorm, SpecAugment, TimeShift, adapted_normalization, seeded_glorot
+    from .layers import ClipBandNorm, SpanPooling, SpecAugment, TimeShift, adapted_normalization, seeded_glorot
 
     glorot = seeded_glorot(seed)
     inputs = keras.Input(input_shape, name="log_mel")
-    x = inputs
+    # the shift first: a roll in time commutes with clip_norm, and span pooling reads the voiced span
+    # from the shifted log-mel as it is, before clip_norm and SpecAugment replace frames
+    x = shifted = TimeShift(40, seed=seed, name="time_shift")(inputs)
     clip_norm = None
-    if options.clip_norm != "none":  # first: SpecAugment's masks then take the voiced mean, 0
+    if options.clip_norm != "none":  # before SpecAugment: its masks then take the voiced mean, 0
         clip_norm = ClipBandNorm(scale=options.clip_norm == "mean_std", name="clip_norm")
         x = clip_norm(x)
-    x = TimeShift(40, seed=seed, name="time_shift")(x)
     x = SpecAugment(seed=seed + 1, name="spec_augment")(x)
     downsample = layers.AveragePooling2D(2, name="downsample")
     x = downsample(x)
@@ -82,10 +88,14 @@ def build(input_shape, seed: int, train_inputs, options: Options):
         x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
         x = layers.ReLU(name=f"relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-    frames = x.shape[2]
-    x = layers.Concatenate(name="time_pool")([layers.AveragePooling2D((1, frames))(x),
-                                             layers.MaxPooling2D((1, frames))(x)])
-    x = layers.Dropout(options.dropout, seed=seed, name="dropout")(layers.Flatten()(x))
+    if options.pooling == "span":
+        x = SpanPooling(2 ** (1 + len(options.channels)), name="time_pool")([x, shifted])
+    else:
+        frames = x.shape[2]
+        x = layers.Concatenate(name="time_pool")([layers.AveragePooling2D((1, frames))(x),
+                                                 layers.MaxPooling2D((1, frames))(x)])
+        x = layers.Flatten()(x)
+    x = layers.Dropout(options.dropout, seed=seed, name="dropout")(x)
     outputs = layers.Dense(len(EMOTIONS), activation="softmax", kernel_initializer=glorot(), name="cnn")(x)
     return keras.Model(inputs, outputs, name="fusion_cnn")
 
