@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Candidate, Parsed, find_root, has_subdirs, list_wavs
+from .base import Candidate, Option, Parsed, find_root, has_subdirs, list_wavs
 
 if TYPE_CHECKING:  # the policy asks the registry, which imports this unit
     from .policy import LabelPolicy
@@ -35,7 +35,9 @@ EXPECTED = ("the folder 'TESS Toronto emotional speech set data' with OAF_<emoti
 VOTED = False  # one acted emotion per clip
 NOISY = False  # studio recordings: the recipe leaves them as they are
 COLUMNS = {"word": "string", "age": "Int16"}
-OPTIONS = ()
+OPTIONS = (
+    Option("pleasant_surprise_as_happy", False, "label TESS's pleasant surprise clips happy as well as surprise"),
+)
 
 FOLDER_EMOTIONS = {
     "angry": "anger", "disgust": "disgust", "fear": "fear", "happy": "happy",
@@ -53,10 +55,13 @@ def locate(path: Path | str) -> Path:
 
 
 def parse(root: Path, policy: LabelPolicy) -> Parsed:
-    return Parsed([_parse_file(path, root) for path in list_wavs(root)])
+    # "pleasant surprise" names a valence as well as a surprise: trained as surprise alone, these clips
+    # taught a model to hear RAVDESS's happy clips as surprise and the other way round (docs/labels.md)
+    both = ("happy", "surprise") if policy.option(NAME, "pleasant_surprise_as_happy") else None
+    return Parsed([_parse_file(path, root, both) for path in list_wavs(root)])
 
 
-def _parse_file(path: Path, root: Path) -> Candidate:
+def _parse_file(path: Path, root: Path, surprise_labels: tuple[str, ...] | None = None) -> Candidate:
     speaker, _, folder_emotion = path.parent.name.partition("_")
     emotion = FOLDER_EMOTIONS.get(folder_emotion.lower())
     parts = path.stem.split("_")
@@ -72,6 +77,7 @@ def _parse_file(path: Path, root: Path) -> Candidate:
         speaker=f"{NAME}:{speaker}",
         gender="female",
         acted=emotion,
+        labels=surprise_labels if emotion == "surprise" else None,
         fields={"word": word, "age": SPEAKER_AGES[speaker]},
         canonical=path.parent.parent == root,  # a nested second tree is a stray copy
     )

@@ -72,3 +72,21 @@ def test_tess_sample(shared_data):
         audio, rate = sf.read(root / path)
         assert abs(clips.loc[path, "duration"] - len(audio) / rate) < 1e-9
     assert manifest.clips["sample_id"].is_unique
+
+
+def test_tess_pleasant_surprise_as_happy_labels_those_clips_both(shared_data):
+    from aggregate.corpora.policy import LabelPolicy
+
+    given = shared_data / "tess-sample"
+    plain = build_manifest({"tess": given}, progress=False).clips.set_index("sample_id")
+    both = build_manifest({"tess": given}, LabelPolicy(options={"tess_pleasant_surprise_as_happy": True}),
+                          progress=False)
+    clips = both.clips.set_index("sample_id")
+    surprised = plain.index[plain["labels"] == "surprise"]
+    assert len(surprised) == 6  # 3 words x 2 speakers
+    assert (clips.loc[surprised, "labels"] == "happy|surprise").all()
+    assert (clips.loc[surprised, "n_labels"] == 2).all() and (clips.loc[surprised, "label_happy"] == 1).all()
+    assert (clips.loc[surprised, "acted_label"] == "surprise").all()  # what the actor was asked for stays
+    others = plain.index.difference(surprised)
+    assert (clips.loc[others, "labels"] == plain.loc[others, "labels"]).all()
+    assert both.meta["policy"]["tess_pleasant_surprise_as_happy"] is True
