@@ -7,9 +7,13 @@ measured on every speaker fold in a minute: for each corpus with speaker folds (
 (C 0.03, one row per clip and emotion) on that corpus's training speakers alone, and on them
 plus every other corpus, with each way of weighing the clips, and scored (single-label UA) on
 the fold's test speakers. ``--clip-norm`` adds the functionals of the log-mel after
-``ClipBandNorm`` (fusion's ``clip_norm=mean``). Figures are printed, not asserted.
+``ClipBandNorm`` (fusion's ``clip_norm=mean``). ``--standardise corpus`` first standardises each
+corpus's functionals with that corpus's training clips (normalisation per corpus); ``speaker``
+each speaker's with all of that speaker's clips, test speakers included (transductive: a
+reference, not something ``predict`` can do on one file). Figures are printed, not asserted.
 
     python benchmarks/cross_corpus_functionals.py SHARDS_DIR [--folds 4] [--clip-norm]
+        [--standardise none|corpus|speaker]
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clip-norm", action="store_true", help="also the functionals after ClipBandNorm")
+    parser.add_argument("--standardise", choices=("none", "corpus", "speaker"), default="none",
+                        help="standardise the functionals per corpus (its training clips) or per speaker first")
     args = parser.parse_args()
 
     from train.tf_env import import_tensorflow
@@ -61,9 +67,23 @@ def main() -> None:
     weighings = {"none": lambda i: None, "equal": lambda i: equal_shares(corpora[i]),
                  "speakers": lambda i: equal_shares(people[i])}
 
+    def standardised(features, train):
+        """Each group's features with its own reference clips' mean and deviation (``--standardise``)."""
+        if args.standardise == "none":
+            return features
+        groups, reference = (corpora, np.isin(np.arange(len(features)), train)) if args.standardise == "corpus" \
+            else (people, np.ones(len(features), bool))
+        out = features.copy()
+        for group in np.unique(groups):
+            mine = groups == group
+            ref = features[mine & reference] if (mine & reference).any() else features[reference]
+            out[mine] = (features[mine] - ref.mean(0)) / (ref.std(0) + 1e-6)
+        return out
+
     def score(features, table, weigh) -> float:
         index = table["sample_id"].map(row)
         train, test = index[table["split"] == "train"].to_numpy(), index[table["split"] == "test"].to_numpy()
+        features = standardised(features, train)
         mean, std, kernel, bias = fit_logistic(features[train], y[train], LOGISTIC_C, args.seed, weigh(train))
         single = test[y[test].sum(1) == 1]
         predicted = (((features[single] - mean) / std) @ kernel + bias).argmax(1)  # as fusion's layers
