@@ -235,3 +235,18 @@ def test_the_pipeline_carries_each_clips_weight_through_shuffling_and_mixup(demo
     x, y, w = next(iter(mixed))
     assert x.dtype == tf.float32 and w.shape == (16,) and float(w.numpy().min()) >= 0
     split.close()
+
+
+def test_a_note_when_tess_pleasant_surprise_trains_beside_another_surprise(shared_data):
+    from aggregate.corpora.policy import LabelPolicy
+    from aggregate.manifest.build import build_manifest
+    from train.balance import pleasant_surprise_note
+
+    roots = {"tess": shared_data / "tess-sample", "ravdess": shared_data / "ravdess-sample"}
+    clips = build_manifest(roots, progress=False).clips
+    note = pleasant_surprise_note(clips)
+    assert note and "ravdess" in note and "--tess-pleasant-surprise-as-happy" in note and "\n" not in note
+    assert pleasant_surprise_note(clips[clips["corpus"] == "tess"]) is None  # TESS alone: nothing to confuse
+    assert pleasant_surprise_note(clips[clips["corpus"] == "ravdess"]) is None
+    both = build_manifest(roots, LabelPolicy(options={"tess_pleasant_surprise_as_happy": True}), progress=False)
+    assert pleasant_surprise_note(both.clips) is None  # labelled happy and surprise already

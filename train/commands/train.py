@@ -26,6 +26,7 @@ from aggregate.manifest.split_files import split_table, write_splits
 from aggregate.manifest.split_summary import summarize_splits
 
 from .. import checkpoint as checkpoints
+from ..balance import pleasant_surprise_note
 from ..data import batches_per_epoch
 from ..inputs import TrainOptions, load_splits, open_inputs, recipe_for
 from ..run_folder import RunFolder
@@ -64,6 +65,9 @@ def train_run(options: TrainOptions) -> dict:
     else:
         _check_same_splits(run, write)
     print(summarize_splits(clips, clips["split"], strategy=options.split.strategy if options.split else "speakers"))
+    note = pleasant_surprise_note(clips[clips["split"] == "train"])
+    if note:
+        print(note)
 
     data = load_splits(shards, options, clips)
     balance = balance_weights(data["train"], options.corpus_balance)
