@@ -56,7 +56,7 @@ def locate(path: Path | str) -> Path:
 
 def parse(root: Path, policy: LabelPolicy) -> Parsed:
     # "pleasant surprise" names a valence as well as a surprise: trained as surprise alone, these clips
-    # taught a model to hear RAVDESS's happy clips as surprise and the other way round (docs/labels.md)
+    # taught a model to hear RAVDESS's happy clips as surprise and the other way round (docs/benchmarks.md)
     both = ("happy", "surprise") if policy.option(NAME, "pleasant_surprise_as_happy") else None
     return Parsed([_parse_file(path, root, both) for path in list_wavs(root)])
 
