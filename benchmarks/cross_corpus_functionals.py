@@ -71,8 +71,9 @@ def main() -> None:
         """Each group's features with its own reference clips' mean and deviation (``--standardise``)."""
         if args.standardise == "none":
             return features
-        groups, reference = (corpora, np.isin(np.arange(len(features)), train)) if args.standardise == "corpus" \
-            else (people, np.ones(len(features), bool))
+        reference = np.zeros(len(features), bool)
+        reference[train if args.standardise == "corpus" else slice(None)] = True
+        groups = corpora if args.standardise == "corpus" else people
         out = features.copy()
         for group in np.unique(groups):
             mine = groups == group

@@ -25,6 +25,15 @@ def mfcc_matrix(n_mels: int, n_mfcc: int) -> np.ndarray:
     return basis.astype("float32")
 
 
+def voiced_span(active):
+    """(batch, frames) booleans -> the same: True from each clip's first active frame to its last
+    (none where no frame is active). The span the functionals and ``layers.SpanPooling`` use."""
+    active = ops.cast(active, "int32")
+    started = ops.cumsum(active, axis=1) > 0
+    ending = ops.flip(ops.cumsum(ops.flip(active, axis=1), axis=1) > 0, axis=1)
+    return ops.logical_and(started, ending)
+
+
 @keras.saving.register_keras_serializable(package="train")
 class MFCC(layers.Layer):
     """(batch, n_mels, frames, 1) log-mel -> (batch, frames, n_mfcc): a fixed DCT over the mel axis."""
@@ -76,9 +85,7 @@ class Functionals(layers.Layer):
         pool = ops.convert_to_tensor((np.kron(np.eye(self.bands), np.ones((1, n_mels // self.bands)))
                                       / (n_mels // self.bands)).astype("float32"))
         active = ops.mean(x, axis=1) > self.active_level  # (B, T)
-        started = ops.cumsum(ops.cast(active, "int32"), axis=1) > 0
-        ending = ops.flip(ops.cumsum(ops.flip(ops.cast(active, "int32"), axis=1), axis=1) > 0, axis=1)
-        span = ops.logical_and(started, ending)
+        span = voiced_span(active)
         none = ops.logical_not(ops.any(span, axis=1, keepdims=True))
         span = ops.cast(ops.logical_or(span, none), "float32")  # a silent clip: all frames
 

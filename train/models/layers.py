@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from .features import voiced_span
+
 
 @keras.saving.register_keras_serializable(package="train")
 class SpecAugment(layers.Layer):
@@ -164,10 +166,7 @@ class SpanPooling(layers.Layer):
     def call(self, inputs):
         maps, log_mel = inputs
         x = ops.cast(log_mel[..., 0], "float32")
-        active = ops.cast(ops.mean(x, axis=1) > self.active_level, "int32")  # (B, T)
-        started = ops.cumsum(active, axis=1) > 0
-        ending = ops.flip(ops.cumsum(ops.flip(active, axis=1), axis=1) > 0, axis=1)
-        span = ops.cast(ops.logical_and(started, ending), "float32")
+        span = ops.cast(voiced_span(ops.mean(x, axis=1) > self.active_level), "float32")  # (B, T)
         pooled, step = maps.shape[2], self.step
         weight = ops.mean(ops.reshape(span[:, :step * pooled], (-1, pooled, step)), axis=2)  # (B, T')
         silent = ops.cast(ops.sum(weight, axis=1, keepdims=True) == 0, "float32")
