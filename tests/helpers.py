@@ -57,3 +57,30 @@ def fenced_blocks(doc: Path) -> list[tuple[str, str, str]]:
                 code.append(inner)
             blocks.append((heading, line[3:].strip(), "\n".join(code) + "\n"))
     return blocks
+
+
+def assert_same_shard(ours: Path, theirs: Path) -> None:
+    """Two HDF5 shards byte for byte the same; where they are not, the message says what differs (a
+    dataset's values, an attribute, or only the layout), so that a rare failure explains itself."""
+    if ours.read_bytes() == theirs.read_bytes():
+        return
+    import h5py
+
+    found: list[str] = []
+    with h5py.File(ours, "r") as a, h5py.File(theirs, "r") as b:
+        def compare(name, item):
+            if not isinstance(item, h5py.Dataset):
+                return
+            other = b.get(name)
+            if other is None:
+                found.append(f"{name} missing")
+                return
+            x, y = item[()], other[()]
+            if x.shape != y.shape or not np.array_equal(x, y):
+                rows = sorted({int(i[0]) for i in np.argwhere(x != y)}) if x.shape == y.shape and x.ndim else []
+                found.append(f"{name} {x.shape} vs {y.shape}, rows {rows[:10]}")
+
+        a.visititems(compare)
+        found += [f"attribute {k}" for k in set(a.attrs) | set(b.attrs) if a.attrs.get(k) != b.attrs.get(k)]
+    raise AssertionError(f"{ours.name}: bytes differ; " + ("; ".join(found) if found else
+                         "every value the same: only the file's layout differs"))
