@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="with --cross-corpus: the training option of that name for every run")
     benchmark.add_argument("--only-folds", help="with --cross-corpus: run only these speaker folds (e.g. 0,1), "
                                                 "a partial matrix; a later run without it reuses them")
+    benchmark.add_argument("--seeds", help="with --cross-corpus: train every cell once per seed of this list (e.g. "
+                                           "0,1,2; the folds stay --seed's) and print the paired difference that "
+                                           "adding corpora makes, with its standard error (default: --seed alone)")
     benchmark.add_argument("--cross-corpus", action="store_true",
                            help="instead: train the default model on each corpus alone and on all together, test "
                                 "on each corpus's unseen speakers (folds, or leave-one-corpus-out for a corpus of "
@@ -256,16 +259,21 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _run_benchmark(args: argparse.Namespace) -> int:
+    from aggregate.errors import InputError
+
     _check_inputs(args)
+    if not args.cross_corpus and (args.seeds or args.only_folds):
+        raise InputError("--seeds and --only-folds belong to --cross-corpus: add it, or leave them out")
+    only = _fold_list(args.only_folds, args.folds) if args.only_folds else None
+    seeds = _seed_list(args.seeds) if args.seeds else None
     _require_tensorflow()
     from .commands.benchmark import run_benchmark
 
     if args.cross_corpus:
         from .commands.cross_corpus import run_cross_corpus
 
-        only = _fold_list(args.only_folds, args.folds) if args.only_folds else None
         run_cross_corpus(args.shards, args.out, folds=args.folds, seed=args.seed, corpus_balance=args.corpus_balance,
-                         balance_by=args.balance_by, only_folds=only)
+                         balance_by=args.balance_by, only_folds=only, seeds=seeds)
         return 0
     models = args.models.split(",") if args.models else None
     run_benchmark(args.shards, args.out, folds=args.folds, models=models, seed_epochs=args.seed_epochs, seed=args.seed)
@@ -281,6 +289,18 @@ def _fold_list(text: str, folds: int) -> list[int]:
         chosen = []
     if not chosen or any(not 0 <= f < folds for f in chosen):
         raise InputError(f"--only-folds takes fold numbers from 0 to {folds - 1} separated by commas, got {text!r}")
+    return chosen
+
+
+def _seed_list(text: str) -> list[int]:
+    from aggregate.errors import InputError
+
+    try:
+        chosen = [int(s) for s in text.split(",")]
+    except ValueError:
+        chosen = []
+    if not chosen or any(s < 0 for s in chosen) or len(set(chosen)) != len(chosen):
+        raise InputError(f"--seeds takes different whole numbers of 0 or more separated by commas, got {text!r}")
     return chosen
 
 

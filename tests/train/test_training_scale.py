@@ -104,14 +104,44 @@ def test_two_corpora_of_which_one_is_small_share_the_leave_one_out_run():
 def test_the_matrix_and_heatmap_show_mean_spread_and_gaps(tmp_path):
     from train.commands.cross_corpus import heatmap, matrix
 
-    results = {("fusion", "a", "a", "fold0"): 0.5, ("fusion", "a", "a", "fold1"): 0.7,
-               ("fusion", "b", "a", "whole"): 0.3, ("fusion", "all", "b", "whole"): 0.4}
+    results = {("fusion", "a", "a", "fold0", 0): 0.5, ("fusion", "a", "a", "fold1", 0): 0.7,
+               ("fusion", "b", "a", "whole", 0): 0.3, ("fusion", "all", "b", "whole", 0): 0.4}
     text = matrix(results, "fusion", ["a", "b", "all"], ["a", "b"])
     lines = text.splitlines()
     assert lines[2] == "| a | 0.600 ± 0.100 (2 folds) | - |"
     assert lines[3] == "| b | 0.300 | - |" and lines[4] == "| all | - | 0.400 |"
     path = heatmap(results, "fusion", ["a", "b", "all"], ["a", "b"], tmp_path / "m.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    seeded = {**results, ("fusion", "a", "a", "fold0", 1): 0.6, ("fusion", "a", "a", "fold1", 1): 0.8}
+    assert matrix(seeded, "fusion", ["a"], ["a"]).splitlines()[2] == "| a | 0.650 ± 0.112 (2 folds x 2 seeds) |"
+
+
+def test_what_adding_corpora_does_is_the_mean_of_paired_differences():
+    from train.commands.cross_corpus import added_corpora
+
+    alone = {("fold0", 0): 0.50, ("fold1", 0): 0.60, ("fold0", 1): 0.40, ("fold1", 1): 0.70}
+    pooled = {("fold0", 0): 0.55, ("fold1", 0): 0.60, ("fold0", 1): 0.35}  # fold1 seed 1 not run yet: no pair
+    results = {("fusion", "a", "a", f, s): v for (f, s), v in alone.items()}
+    results |= {("fusion", "all", "a", f, s): v for (f, s), v in pooled.items()}
+    results[("fusion", "all", "b", "whole", 0)] = 0.4  # a corpus tested whole has nothing to pair
+    differences = np.array([0.05, 0.0, -0.05])
+    error = np.std(differences, ddof=1) / np.sqrt(3)
+    assert added_corpora(results, "fusion", "a") == (
+        f"fusion on a: +0.000, standard error {error:.3f} over 3 paired runs (1 lower, 1 higher, 1 equal)")
+    assert added_corpora(results, "fusion", "b") == "" and added_corpora(results, "baseline", "a") == ""
+    one = {k: v for k, v in results.items() if k[3:] == ("fold0", 0)}
+    assert added_corpora(one, "fusion", "a") == "fusion on a: +0.050 over 1 paired runs (0 lower, 1 higher, 0 equal)"
+
+
+def test_seeds_belong_to_the_cross_corpus_benchmark_and_are_checked(demo_shards, tmp_path):
+    from helpers import one_error_line, run_module
+
+    for extra, words in ((["--cross-corpus", "--seeds", "0,x"], ("--seeds", "'0,x'")),
+                         (["--cross-corpus", "--seeds", "1,1"], ("--seeds",)),
+                         (["--seeds", "0,1"], ("--seeds", "--cross-corpus"))):
+        result = run_module("train", "benchmark", "--shards", str(demo_shards), "--out", str(tmp_path / "b"), *extra)
+        one_error_line(result, *words)
+    assert not (tmp_path / "b").exists()  # refused before anything was written
 
 
 @pytest.mark.slow  # TensorFlow

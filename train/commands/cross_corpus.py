@@ -17,6 +17,12 @@ of a corpus with folds. Each cell is a run folder ``OUT/cross-corpus/<rows>-to-<
 (reused when finished, as the leaderboard's are), its split a file in ``OUT/plans/``;
 ``train baseline`` runs beside each. The matrix (single-label UA, mean ± spread over
 folds) is printed, written to ``OUT/cross_corpus.md`` and drawn in ``OUT/cross_corpus.png``.
+
+``seeds``: train every cell once per seed (the folds stay those of ``seed``): a fold's UA moves by a
+few hundredths with the seed alone, as much as what adding a corpus does. The matrix is then the mean
+± spread over folds and seeds, and below it, for each corpus with folds, what adding the other
+corpora did on its unseen speakers: the mean of the paired differences ("all" minus the corpus
+alone, same fold and seed) with its standard error.
 """
 from __future__ import annotations
 
@@ -107,9 +113,11 @@ def plan(clips: pd.DataFrame, folds: int, seed: int) -> list[Cell]:
 
 def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, model: str = DEFAULT_MODEL,
                      corpus_balance: str = "speakers", balance_by: str = "sampling",
-                     only_folds: list[int] | None = None) -> str:
+                     only_folds: list[int] | None = None, seeds: list[int] | None = None) -> str:
     """Train and test every cell of ``plan`` (``only_folds``: of the speaker folds, only these: a partial
-    matrix, completed later by a run without it, which reuses the finished cells)."""
+    matrix, completed later by a run without it, which reuses the finished cells), once per training seed of
+    ``seeds`` (default: ``seed`` alone; the folds are always ``seed``'s)."""
+    seeds = seeds or [seed]
     out = Path(out)
     claim_folder(out)
     folder = ShardsFolder.open(shards, progress=True)
@@ -120,51 +128,77 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         cells = [c for c in cells if c.fold == "whole" or int(c.fold[4:]) in only_folds]
     cells.sort(key=lambda c: c.fold != "whole")  # one run each first: the whole matrix early, then its spread
     (out / PLANS).mkdir(exist_ok=True)
-    results: dict[tuple[str, str, str, str], float] = {}
-    for cell in cells:
-        path = out / PLANS / f"{cell.key}.csv"
-        if not path.is_file():
-            write_splits(cell.table.reset_index(drop=True), path)
-        trained = cell.table[cell.table["split"] == "train"]
-        balanced = balance_groups(trained["corpus"], trained["speaker"], corpus_balance) is not None
-        run_name = cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")
-        for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
-            options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
-                                   splits=path, seed=seed, verbose=0, corpus_balance=corpus_balance,
-                                   balance_by=balance_by)
-            record = _run(name, options)
-            ua = FIGURES[0][1](record["test"])
-            results[name, cell.row, cell.column, cell.fold] = ua
-            print(f"{name:<10} {cell.row:>10} -> {cell.column:<10} {cell.fold:<6} UA {ua:.3f}  "
-                  f"{record.get('seconds') or 0:7.1f} s", flush=True)
+    results: dict[tuple[str, str, str, str, int], float] = {}
+    for train_seed in seeds:  # every cell of one seed before the next: a stopped benchmark has whole matrices
+        for cell in cells:
+            path = out / PLANS / f"{cell.key}.csv"
+            if not path.is_file():
+                write_splits(cell.table.reset_index(drop=True), path)
+            trained = cell.table[cell.table["split"] == "train"]
+            balanced = balance_groups(trained["corpus"], trained["speaker"], corpus_balance) is not None
+            # the folds' seed keeps its old names: a benchmark run before --seeds is reused
+            run_name = (cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")
+                        + (f"-seed{train_seed}" if train_seed != seed else ""))
+            for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
+                options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
+                                       splits=path, seed=train_seed, verbose=0, corpus_balance=corpus_balance,
+                                       balance_by=balance_by)
+                record = _run(name, options)
+                ua = FIGURES[0][1](record["test"])
+                results[name, cell.row, cell.column, cell.fold, train_seed] = ua
+                print(f"{name:<10} {cell.row:>10} -> {cell.column:<10} {cell.fold:<6} seed {train_seed:<3} "
+                      f"UA {ua:.3f}  {record.get('seconds') or 0:7.1f} s", flush=True)
     rows = [c for c in sorted(clips["corpus"].unique())] + [ALL]
     columns = sorted(clips["corpus"].unique())
     text = (f"single-label UA on each corpus's unseen speakers; rows: what trained ({model}, corpus balance "
-            f"{corpus_balance}, by {balance_by}); the trivial predictor scores 0.143\n\n"
+            f"{corpus_balance}, by {balance_by}; seeds {', '.join(map(str, seeds))}); the trivial predictor "
+            f"scores 0.143\n\n"
             f"{model}\n{matrix(results, model, rows, columns)}\n\n"
             f"train baseline\n{matrix(results, 'baseline', rows, columns)}")
+    added = [added_corpora(results, name, column) for name in (model, "baseline") for column in columns]
+    if any(added):
+        text += "\n\nadding the other corpora to training (all minus the corpus alone, same fold and seed):\n" + \
+            "\n".join(line for line in added if line)
     write_output(out, MATRIX, lambda tmp: Path(tmp).write_text(text + "\n"))
     write_output(out, FIGURE, lambda tmp: heatmap(results, model, rows, columns, Path(tmp)))
     print(text)
     return text
 
 
-def _values(results: dict, name: str, row: str, column: str) -> list[float]:
-    return [v for (n, r, c, _), v in sorted(results.items()) if (n, r, c) == (name, row, column)]
+def _values(results: dict, name: str, row: str, column: str) -> dict[tuple[str, int], float]:
+    """(fold, seed) -> UA of one cell of the matrix."""
+    return {(fold, seed): v for (n, r, c, fold, seed), v in sorted(results.items()) if (n, r, c) == (name, row, column)}
 
 
 def matrix(results: dict, name: str, rows: list[str], columns: list[str]) -> str:
-    """A Markdown table: mean ± spread (population standard deviation over folds), or one figure, or -."""
+    """A Markdown table: mean ± spread (population standard deviation over folds and seeds), or one figure, or -."""
     lines = ["| trained on | " + " | ".join(f"tested on {c}" for c in columns) + " |",
              "|---|" + "---|" * len(columns)]
     for row in rows:
         cells = []
         for column in columns:
-            values = _values(results, name, row, column)
+            found = _values(results, name, row, column)
+            values = list(found.values())
+            folds, seeds = len({f for f, _ in found}), len({s for _, s in found})
+            runs = f"{folds} folds" + (f" x {seeds} seeds" if seeds > 1 else "")
             cells.append("-" if not values else f"{np.mean(values):.3f}" if len(values) == 1
-                         else f"{np.mean(values):.3f} ± {np.std(values):.3f} ({len(values)} folds)")
+                         else f"{np.mean(values):.3f} ± {np.std(values):.3f} ({runs})")
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def added_corpora(results: dict, name: str, column: str) -> str:
+    """What adding the other corpora did on ``column``'s unseen speakers: the mean of the paired differences
+    (row "all" minus row ``column``, same fold and seed), its standard error, how many lower and higher; ""
+    where no pair exists (a corpus tested whole, or nothing run yet)."""
+    alone, pooled = _values(results, name, column, column), _values(results, name, ALL, column)
+    pairs = sorted(set(alone) & set(pooled))
+    if not pairs:
+        return ""
+    diff = np.array([pooled[p] - alone[p] for p in pairs])
+    error = f", standard error {np.std(diff, ddof=1) / np.sqrt(len(diff)):.3f}" if len(diff) > 1 else ""
+    return (f"{name} on {column}: {diff.mean():+.3f}{error} over {len(diff)} paired runs "
+            f"({int((diff < 0).sum())} lower, {int((diff > 0).sum())} higher, {int((diff == 0).sum())} equal)")
 
 
 def heatmap(results: dict, name: str, rows: list[str], columns: list[str], path: Path) -> Path:
@@ -176,7 +210,7 @@ def heatmap(results: dict, name: str, rows: list[str], columns: list[str], path:
     grid = np.full((len(rows), len(columns)), np.nan)
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
-            values = _values(results, name, row, column)
+            values = list(_values(results, name, row, column).values())
             if values:
                 grid[i, j] = np.mean(values)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(columns), 1.2 + 0.7 * len(rows)))
