@@ -280,3 +280,31 @@ def test_a_note_when_tess_pleasant_surprise_trains_beside_another_surprise(share
     assert pleasant_surprise_note(clips[clips["corpus"] == "ravdess"]) is None
     both = build_manifest(roots, LabelPolicy(options={"tess_pleasant_surprise_as_happy": True}), progress=False)
     assert pleasant_surprise_note(both.clips) is None  # labelled happy and surprise already
+
+
+def test_the_cross_corpus_benchmark_trains_every_cell_once_per_seed(demo_shards, tmp_path, monkeypatch):
+    """The orchestration, with each run replaced by a figure made from its options: every cell once per
+    seed, the folds' seed keeping the names runs had before --seeds, and the paired lines printed."""
+    from train.commands import cross_corpus
+
+    calls = []
+
+    def fake_run(name, options):
+        calls.append((name, options.seed, options.out.name, options.splits.name))
+        table = pd.read_csv(options.splits)
+        trained = table.loc[table["split"] == "train", "corpus"].nunique()
+        ua = 0.3 + 0.1 * options.seed + 0.02 * trained  # each corpus added to training: +0.02
+        return {"test": {"single_label": {"unweighted_accuracy": ua}}, "seconds": 1.0}
+
+    monkeypatch.setattr(cross_corpus, "_run", fake_run)
+    text = cross_corpus.run_cross_corpus(demo_shards, tmp_path / "b", folds=4, seed=0, only_folds=[0], seeds=[0, 2])
+    by_seed = {s: sorted((n, out, plan) for n, seed, out, plan in calls if seed == s) for s in (0, 2)}
+    assert len(by_seed[0]) == len(by_seed[2]) == len(calls) // 2 > 0  # the same cells for each seed
+    assert [plan for *_, plan in by_seed[0]] == [plan for *_, plan in by_seed[2]]  # on the same splits
+    assert all(not out.endswith("-seed0") for _, out, _ in by_seed[0])  # the folds' seed: the old names
+    assert all(out.endswith("-seed2") for _, out, _ in by_seed[2])
+    assert "seeds 0, 2" in text and "adding the other corpora to training" in text
+    assert "0.420 ± 0.100 (1 fold x 2 seeds)" in text and "0.460 ± 0.100 (2 seeds)" in text  # fold 0; whole
+    assert "fusion on ravdess: +0.060, standard error 0.000 over 2 paired runs (0 lower, 2 higher, 0 equal)" in text
+    assert "fusion on tess" not in text  # tested whole: nothing to pair
+    assert (tmp_path / "b" / cross_corpus.MATRIX).read_text().strip() == text.strip()

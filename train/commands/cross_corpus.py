@@ -180,7 +180,9 @@ def matrix(results: dict, name: str, rows: list[str], columns: list[str]) -> str
             found = _values(results, name, row, column)
             values = list(found.values())
             folds, seeds = len({f for f, _ in found}), len({s for _, s in found})
-            runs = f"{folds} folds" + (f" x {seeds} seeds" if seeds > 1 else "")
+            whole = all(f == "whole" for f, _ in found)
+            runs = (f"{seeds} seeds" if whole else f"{folds} fold{'s' if folds > 1 else ''}"
+                    + (f" x {seeds} seeds" if seeds > 1 else ""))
             cells.append("-" if not values else f"{np.mean(values):.3f}" if len(values) == 1
                          else f"{np.mean(values):.3f} ± {np.std(values):.3f} ({runs})")
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
