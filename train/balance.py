@@ -58,13 +58,14 @@ def pleasant_surprise_note(train_clips) -> str | None:
     """One line when the training split holds TESS clips labelled surprise alone beside another corpus's
     surprise clips, else None. ``train_clips``: the training split's manifest rows.
 
-    TESS's "surprise" is its pleasant surprise: beside RAVDESS's surprise those clips taught the default
-    to hear RAVDESS's happy clips as surprised and the other way round (docs/benchmarks.md, fold 3's gap)."""
+    TESS's "surprise" is its pleasant surprise: on one fold of RAVDESS's actors those clips made the default
+    hear RAVDESS's happy clips as surprised and the other way round (docs/benchmarks.md, fold 3's gap).
+    Relabelling them did not pay over 24 runs, so the line informs and does not advise."""
     surprise = train_clips[train_clips["label_surprise"] == 1]
     tess = surprise["corpus"] == "tess"
     others = sorted(surprise.loc[~tess, "corpus"].unique())
     if not others or not (tess & (surprise["label_happy"] == 0)).any():
         return None
     return (f"note: TESS's surprise clips are its pleasant surprise, trained here beside the surprise of "
-            f"{', '.join(others)}; a manifest built with --tess-pleasant-surprise-as-happy labels them happy and "
-            f"surprise, which cost less on another corpus's unseen speakers (docs/training.md, Corpus balance)")
+            f"{', '.join(others)}; --tess-pleasant-surprise-as-happy (python -m aggregate manifest) labels them "
+            f"happy and surprise instead (docs/training.md, Corpus balance)")
