@@ -281,26 +281,23 @@ def _run_benchmark(args: argparse.Namespace) -> int:
 
 
 def _fold_list(text: str, folds: int) -> list[int]:
-    from aggregate.errors import InputError
-
-    try:
-        chosen = [int(f) for f in text.split(",")]
-    except ValueError:
-        chosen = []
-    if not chosen or any(not 0 <= f < folds for f in chosen):
-        raise InputError(f"--only-folds takes fold numbers from 0 to {folds - 1} separated by commas, got {text!r}")
-    return chosen
+    return _number_list(text, "--only-folds", lambda f: 0 <= f < folds, f"different fold numbers from 0 to {folds - 1}")
 
 
 def _seed_list(text: str) -> list[int]:
+    return _number_list(text, "--seeds", lambda s: s >= 0, "different whole numbers of 0 or more")
+
+
+def _number_list(text: str, option: str, valid, what: str) -> list[int]:
+    """``text`` as comma-separated whole numbers, each ``valid`` and none twice; else a one-line refusal."""
     from aggregate.errors import InputError
 
     try:
-        chosen = [int(s) for s in text.split(",")]
+        chosen = [int(n) for n in text.split(",")]
     except ValueError:
         chosen = []
-    if not chosen or any(s < 0 for s in chosen) or len(set(chosen)) != len(chosen):
-        raise InputError(f"--seeds takes different whole numbers of 0 or more separated by commas, got {text!r}")
+    if not chosen or not all(map(valid, chosen)) or len(set(chosen)) != len(chosen):
+        raise InputError(f"{option} takes {what} separated by commas, got {text!r}")
     return chosen
 
 
