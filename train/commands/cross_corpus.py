@@ -128,17 +128,19 @@ def run_cross_corpus(shards: Path, out: Path, folds: int = 4, seed: int = 0, mod
         cells = [c for c in cells if c.fold == "whole" or int(c.fold[4:]) in only_folds]
     cells.sort(key=lambda c: c.fold != "whole")  # one run each first: the whole matrix early, then its spread
     (out / PLANS).mkdir(exist_ok=True)
+    runs = []  # (cell, its split file, its run folder's name)
+    for cell in cells:
+        path = out / PLANS / f"{cell.key}.csv"
+        if not path.is_file():
+            write_splits(cell.table.reset_index(drop=True), path)
+        trained = cell.table[cell.table["split"] == "train"]
+        balanced = balance_groups(trained["corpus"], trained["speaker"], corpus_balance) is not None
+        runs.append((cell, path, cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")))
     results: dict[tuple[str, str, str, str, int], float] = {}
     for train_seed in seeds:  # every cell of one seed before the next: a stopped benchmark has whole matrices
-        for cell in cells:
-            path = out / PLANS / f"{cell.key}.csv"
-            if not path.is_file():
-                write_splits(cell.table.reset_index(drop=True), path)
-            trained = cell.table[cell.table["split"] == "train"]
-            balanced = balance_groups(trained["corpus"], trained["speaker"], corpus_balance) is not None
+        for cell, path, name_of_cell in runs:
             # the folds' seed keeps its old names: a benchmark run before --seeds is reused
-            run_name = (cell.key + (f"-{corpus_balance}-by-{balance_by}" if balanced else "")
-                        + (f"-seed{train_seed}" if train_seed != seed else ""))
+            run_name = name_of_cell + (f"-seed{train_seed}" if train_seed != seed else "")
             for name in ("baseline", model):  # a balance that weighs every clip the same is the same run as none
                 options = TrainOptions(shards=shards, out=out / "cross-corpus" / name / run_name, model=model,
                                        splits=path, seed=train_seed, verbose=0, corpus_balance=corpus_balance,
